@@ -1,0 +1,73 @@
+"""Shared fixtures: the notebook, its extracted definitions, and one small fresh run."""
+import hashlib
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")  # headless; the notebook's own kernels keep their inline backend
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+
+import nbtools  # noqa: E402
+
+# settings small enough for a quick fresh run that still exercises every cell
+SMALL = {"img_size": 14, "n_digits": 300, "n_test": 200, "epochs": 25, "batch_size": 64}
+OFFLINE = {"http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",
+           "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9",
+           "no_proxy": "", "NO_PROXY": ""}
+
+
+@pytest.fixture(scope="session")
+def nb():
+    return nbtools.load()
+
+
+@pytest.fixture(scope="session")
+def defs(nb):
+    """What the autotester sees: the import cell and the definition cells, run on their own."""
+    return nbtools.exec_definitions(nb)
+
+
+def tree_digest(folder):
+    """SHA-256 of every file under folder, keyed by relative path."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(Path(folder).rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory):
+    """The notebook run top to bottom in a fresh kernel with SMALL settings and no network."""
+    import papermill
+
+    out = tmp_path_factory.mktemp("run") / "small.ipynb"
+    before = tree_digest(ROOT / "files")
+    saved = {k: os.environ.get(k) for k in [*OFFLINE, "MPLBACKEND"]}
+    os.environ.update(OFFLINE)
+    os.environ.pop("MPLBACKEND", None)
+    try:
+        papermill.execute_notebook(str(nbtools.NOTEBOOK), str(out), parameters=SMALL,
+                                   kernel_name="python3", cwd=str(ROOT), progress_bar=False)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return {"nb": nbtools.load(out), "files_before": before,
+            "files_after": tree_digest(ROOT / "files")}
+
+
+def need_tools(*names):
+    """Skip when a system tool is missing, except in CI, where it must be there."""
+    missing = [n for n in names if shutil.which(n) is None]
+    if missing:
+        why = (f"{', '.join(missing)} not installed; install the Debian packages texlive-xetex "
+               "texlive-fonts-recommended texlive-plain-generic pandoc poppler-utils")
+        if os.environ.get("CI") == "true":
+            pytest.fail(why)
+        pytest.skip(why)

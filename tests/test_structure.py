@@ -1,0 +1,94 @@
+"""The grader's rules for the notebook, checked on the AST of every cell."""
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+import nbtools
+from conftest import ROOT
+
+
+def notebook(*sources, tag_second=True):
+    cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    if tag_second and len(cells) > 1:
+        cells[1].metadata["tags"] = ["parameters"]
+    return nbformat.v4.new_notebook(cells=cells)
+
+
+def test_committed_notebook_keeps_every_rule(nb):
+    assert nbtools.structure_problems(nb) == []
+
+
+def test_imports_only_in_the_first_cell(nb):
+    cells = nbtools.code_cells(nb)
+    first = nbtools.parse(cells[0])
+    assert first.body and all(type(n).__name__ in ("Import", "ImportFrom") for n in first.body)
+    for cell in cells[1:]:
+        assert not nbtools.imported_names(nbtools.parse(cell)), cell.source[:80]
+
+
+def test_definition_cells_hold_only_definitions(nb):
+    trees = [nbtools.parse(c) for c in nbtools.code_cells(nb)]
+    defining = [t for t in trees if any(isinstance(n, nbtools.DEFS) for n in t.body)]
+    assert len(defining) >= 8
+    assert all(nbtools.is_definition_cell(t) for t in defining)
+
+
+def test_parts_a_to_e_have_their_sections(nb):
+    headings = [line for c in nb.cells if c.cell_type == "markdown"
+                for line in c.source.splitlines() if line.startswith("## ")]
+    letters = [h[3] for h in headings if len(h) > 4 and h[4] == "."]
+    assert letters == ["A", "B", "C", "D", "E"]
+
+
+def test_each_script_cell_has_narrative(nb):
+    """Every run of code cells starts after a markdown cell that explains it."""
+    kinds = [c.cell_type for c in nb.cells]
+    assert kinds[0] == "markdown"
+    runs = sum(1 for a, b in zip(kinds, kinds[1:]) if a == "markdown" and b == "code")
+    code = kinds.count("code")
+    assert runs >= code * 0.6, f"{runs} explained runs for {code} code cells"
+
+
+def test_parameters_are_the_assignments(nb):
+    p = nbtools.parameters(nb)
+    assert p["img_size"] == 28 and p["n_digits"] == 1024
+    assert 8 <= p["batch_size"] <= 256
+    assert p["epochs"] >= 100
+    assert "14" in next(c.source for c in nbtools.code_cells(nb)
+                        if "parameters" in c.metadata.get("tags", []))
+
+
+@pytest.mark.parametrize("sources, expected", [
+    (["x = 1", "y = 2"], "first code cell must hold the imports"),
+    (["import os", "y = 2", "import sys"], "imports something"),
+    (["import os", "y = 2", "def f():\n    return 1\nf()"], "mixes definitions"),
+    (["import os", "y = 2", "%matplotlib inline"], "not plain Python"),
+    (["import os", "y = 2", "!pip install torch"], "not plain Python"),
+    (["import os", "img_size = 2", "def f():\n    return img_size"], "img_size"),
+    (["import os", "dev = 2", "class A:\n    def g(self):\n        return dev"], "dev"),
+])
+def test_checker_catches_broken_rules(sources, expected):
+    problems = nbtools.structure_problems(notebook(*sources))
+    assert any(expected in p for p in problems), problems
+
+
+def test_checker_accepts_self_contained_definitions():
+    nb = notebook("import os", "n = 2",
+                  'def f(a, b=1):\n    """Doc."""\n    c = [i for i in range(a)]\n'
+                  "    return os.sep, c, g(b), len(c)",
+                  "def g(x):\n    try:\n        return x\n    except ValueError as err:\n"
+                  "        raise RuntimeError() from err")
+    assert nbtools.structure_problems(nb) == []
+
+
+def test_checker_wants_a_parameters_cell():
+    assert "no code cell is tagged 'parameters'" in nbtools.structure_problems(
+        notebook("import os", "n = 2", tag_second=False))
+
+
+def test_ruff_is_clean():
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "."], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,170 @@
+"""Reading a05_jorchard.ipynb the way its grader and autotester do.
+
+One place for the notebook rules (checked on the AST of each code cell), for extracting the
+import cell and the definition cells, and for reading the parameters cell. The tests, the
+runner, the benchmark and the submission check all use these.
+"""
+import ast
+import builtins
+import hashlib
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK = ROOT / "a05_jorchard.ipynb"
+METADATA_KEY = "a05_run"  # where the runner records what it executed
+
+
+def load(path=NOTEBOOK):
+    return nbformat.read(str(path), as_version=4)
+
+
+def code_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def parse(cell):
+    """The cell's AST, or None when it is not plain Python (a magic or a shell escape)."""
+    try:
+        return ast.parse(cell.source)
+    except SyntaxError:
+        return None
+
+
+def _is_docstring(node):
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+
+
+DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def is_definition_cell(tree):
+    """True when the cell defines functions or classes and holds nothing else."""
+    body = tree.body
+    return any(isinstance(n, DEFS) for n in body) and all(
+        isinstance(n, DEFS) or _is_docstring(n) for n in body)
+
+
+def imported_names(tree):
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                names.add((alias.asname or alias.name).split(".")[0])
+    return names
+
+
+def _free_names(func):
+    """Names a function reads that it neither binds nor receives (a simple, scope-blind view)."""
+    bound, loaded = set(), set()
+    for node in ast.walk(func):
+        if isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.Name):
+            (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, DEFS) and node is not func:
+            bound.add(node.name)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+    return loaded - bound
+
+
+def structure_problems(nb):
+    """Every way the notebook breaks the grader's rules; an empty list when it keeps them all."""
+    cells = code_cells(nb)
+    if not cells:
+        return ["the notebook has no code cells"]
+    problems, trees = [], []
+    for i, cell in enumerate(cells):
+        tree = parse(cell)
+        if tree is None:
+            problems.append(f"code cell {i} is not plain Python (a magic or shell escape?)")
+        elif any(line.lstrip().startswith(("%", "!")) for line in cell.source.splitlines()):
+            problems.append(f"code cell {i} uses a magic or shell escape")
+        trees.append(tree)
+    first = trees[0]
+    if first is None or not first.body or not all(
+            isinstance(n, (ast.Import, ast.ImportFrom)) for n in first.body):
+        problems.append("the first code cell must hold the imports and nothing else")
+    for i, tree in enumerate(trees[1:], start=1):
+        if tree is not None and imported_names(tree):
+            problems.append(f"code cell {i} imports something; all imports belong in the first")
+    defined = set()
+    for i, tree in enumerate(trees):
+        if tree is None:
+            continue
+        has_def = any(isinstance(n, DEFS) for n in tree.body)
+        if has_def and not is_definition_cell(tree):
+            problems.append(f"code cell {i} mixes definitions with other code")
+        if has_def:
+            defined |= {n.name for n in tree.body if isinstance(n, DEFS)}
+    known = defined | (imported_names(first) if first else set()) | set(dir(builtins))
+    for i, tree in enumerate(trees):
+        if tree is None or not is_definition_cell(tree):
+            continue
+        for node in tree.body:
+            if isinstance(node, DEFS):
+                outside = sorted(_free_names(node) - known)
+                if outside:
+                    problems.append(f"{node.name} (code cell {i}) reads names defined outside "
+                                    f"the import and definition cells: {', '.join(outside)}")
+    if not any("parameters" in c.metadata.get("tags", []) for c in cells):
+        problems.append("no code cell is tagged 'parameters'")
+    return problems
+
+
+def definitions_source(nb):
+    """The import cell and every definition cell, as the autotester extracts them."""
+    cells = code_cells(nb)
+    keep = [cells[0]] + [c for c in cells[1:] if (t := parse(c)) and is_definition_cell(t)]
+    return "\n\n".join(c.source for c in keep)
+
+
+def exec_definitions(nb=None):
+    """A fresh namespace holding only what the import and definition cells create."""
+    nb = nb or load()
+    namespace = {"__name__": "a05_definitions"}
+    exec(compile(definitions_source(nb), "a05_jorchard.ipynb (definitions)", "exec"), namespace)
+    return namespace
+
+
+def parameters(nb=None):
+    """The values set in the cell tagged 'parameters'."""
+    nb = nb or load()
+    cell = next(c for c in code_cells(nb) if "parameters" in c.metadata.get("tags", []))
+    values = {}
+    exec(cell.source, {}, values)
+    return values
+
+
+def source_digest(nb):
+    """SHA-256 of all code cells' sources, to tell whether saved outputs belong to this code."""
+    h = hashlib.sha256()
+    for cell in code_cells(nb):
+        h.update(cell.source.encode() + b"\0")
+    return h.hexdigest()
+
+
+def run_problems(nb):
+    """How a saved notebook fails to be one clean top-to-bottom run of its current code."""
+    problems = []
+    cells = code_cells(nb)
+    counts = [c.get("execution_count") for c in cells]
+    if counts != list(range(1, len(cells) + 1)):
+        problems.append(f"execution counts are {counts}, not 1..{len(cells)} from one fresh run")
+    for i, cell in enumerate(cells):
+        for out in cell.get("outputs", []):
+            if out.output_type == "error":
+                problems.append(f"code cell {i} holds an error: {out.get('ename')}")
+            if out.output_type == "stream" and out.name == "stderr" and "Traceback" in out.text:
+                problems.append(f"code cell {i} printed a traceback")
+    recorded = nb.metadata.get(METADATA_KEY, {}).get("code_sha256")
+    if recorded != source_digest(nb):
+        problems.append("the saved outputs do not come from the current code; run `make run`")
+    return problems
+
+
+def image_count(nb):
+    return sum("image/png" in out.get("data", {})
+               for c in code_cells(nb) for out in c.get("outputs", []))
