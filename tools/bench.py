@@ -1,0 +1,150 @@
+"""Benchmark the notebook's autoencoder against PCA with two components.
+
+    python tools/bench.py [--seeds 0 1 2] [--out BENCHMARK.md]
+
+For each seed, runs the notebook itself top to bottom in a fresh kernel (its own MyAE, its own
+settings, only `seed` changed) and reads the numbers it prints: reconstruction MSE on the 1,024
+training digits and on the held-out test digits for the autoencoder and for PCA-2, the latent
+5-NN accuracy of both, and the training time. The whole run is timed too. Prints a table and a
+final JSON line of the medians, and writes the table into the results file between its markers.
+"""
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import nbtools
+from run_notebook import execute
+
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+COLUMNS = [("ae_train_mse", "AE train MSE", ".4f"), ("ae_test_mse", "AE held-out MSE", ".4f"),
+           ("pca_train_mse", "PCA-2 train MSE", ".4f"),
+           ("pca_test_mse", "PCA-2 held-out MSE", ".4f"), ("ratio", "AE / PCA-2 held-out", ".3f"),
+           ("ae_knn", "AE 5-NN", ".3f"), ("pca_knn", "PCA-2 5-NN", ".3f"),
+           ("train_s", "training s", ".1f"), ("notebook_s", "notebook s", ".1f")]
+TARGETS = {"ratio": ("<=", 0.80), "ae_knn": (">=", 0.70), "train_s": ("<=", 15.0),
+           "notebook_s": ("<=", 45.0)}
+
+
+def printed(nb):
+    return "".join(o.text for c in nbtools.code_cells(nb) for o in c.get("outputs", [])
+                   if o.output_type == "stream")
+
+
+def parse(text):
+    """The metrics the notebook prints in its closing section."""
+    row = {}
+    for name, key in [("training MSE", "train_mse"), ("held-out MSE", "test_mse"),
+                      ("held-out 5-NN accuracy", "knn")]:
+        ae, pca = re.search(rf"^{name}\s+([\d.]+)\s+([\d.]+)$", text, flags=re.M).groups()
+        row["ae_" + key], row["pca_" + key] = float(ae), float(pca)
+    row["ratio"] = row["ae_test_mse"] / row["pca_test_mse"]
+    row["train_s"] = float(re.search(r"training time: ([\d.]+) s", text).group(1))
+    return row
+
+
+def run_seed(seed):
+    """Run the notebook with this seed in a fresh kernel; its metrics and wall time."""
+    nb = nbtools.load()
+    cells = nbtools.code_cells(nb)
+    params = next(i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", []))
+    cells[params].source += f"\nseed = {seed}"
+    with tempfile.TemporaryDirectory():
+        start = time.perf_counter()
+        execute(nb, nbtools.ROOT)
+        seconds = time.perf_counter() - start
+    row = parse(printed(nb))
+    row["notebook_s"] = seconds
+    return row
+
+
+def pick_seconds(n=3000):
+    """Time pick_latent_points on n synthetic codes (median of 5)."""
+    pick = nbtools.exec_definitions()["pick_latent_points"]
+    rng = np.random.default_rng(0)
+    z, labels = rng.normal(size=(n, 2)) + np.repeat(rng.normal(0, 4, (10, 2)), n // 10, 0), \
+        np.repeat(np.arange(10), n // 10)
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        pick(z, labels)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def machine():
+    cpu = next((line.split(":", 1)[1].strip() for line in
+                Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    return (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} on "
+            f"{'CUDA' if torch.cuda.is_available() else 'CPU'}, Python {platform.python_version()}")
+
+
+def table(rows, medians):
+    head = "| seed | " + " | ".join(c[1] for c in COLUMNS) + " |"
+    lines = [head, "|" + "---|" * (len(COLUMNS) + 1)]
+    for seed, row in rows.items():
+        lines.append(f"| {seed} | " + " | ".join(format(row[k], f) for k, _, f in COLUMNS) + " |")
+    lines.append("| **median** | " + " | ".join(f"**{format(medians[k], f)}**"
+                                                 for k, _, f in COLUMNS) + " |")
+    return "\n".join(lines)
+
+
+def verdicts(medians):
+    out = []
+    for key, (op, limit) in TARGETS.items():
+        ok = medians[key] <= limit if op == "<=" else medians[key] >= limit
+        name = next(c[1] for c in COLUMNS if c[0] == key)
+        out.append(f"- {name}: {medians[key]:.3f} (target {op} {limit}) "
+                   f"{'met' if ok else 'NOT met'}")
+    return out
+
+
+def write(path, block):
+    text = path.read_text() if path.exists() else f"# Benchmark\n\n{START}\n{END}\n"
+    if START not in text or END not in text:
+        raise SystemExit(f"{path} lacks the markers {START} and {END}; add them where the "
+                         "results should go")
+    head, rest = text.split(START, 1)
+    path.write_text(head + START + "\n" + block + "\n" + END + rest.split(END, 1)[1])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--out", type=Path, default=nbtools.ROOT / "BENCHMARK.md")
+    args = parser.parse_args(argv)
+    params = nbtools.parameters()
+    rows = {}
+    for seed in args.seeds:
+        print(f"seed {seed}: running the notebook...", file=sys.stderr, flush=True)
+        rows[seed] = run_seed(seed)
+    medians = {k: statistics.median(r[k] for r in rows.values()) for k, _, _ in COLUMNS}
+    medians["pick_s_3000"] = pick_seconds()
+    settings = ", ".join(f"{k}={params[k]}" for k in
+                         ("img_size", "n_digits", "epochs", "batch_size", "lr", "mask"))
+    block = "\n".join([
+        f"Measured {date.today().isoformat()} on {machine()}.",
+        f"Notebook settings: {settings}; seeds {', '.join(map(str, args.seeds))}.",
+        "", table(rows, medians), "",
+        *verdicts(medians),
+        f"- pick_latent_points on 3,000 codes: {medians['pick_s_3000'] * 1000:.0f} ms",
+    ])
+    print(block)
+    write(args.out, block)
+    print(json.dumps({k: round(v, 5) for k, v in medians.items()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

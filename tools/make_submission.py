@@ -1,0 +1,88 @@
+"""Check and collect the hand-in files in submission/.
+
+    python tools/make_submission.py [--out DIR]
+
+Crowdmark takes q1_solution.pdf and a05_jorchard.pdf; D2L takes a05_jorchard.ipynb. Every file
+is checked first, and the folder is replaced only when all checks pass.
+"""
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import build_q1
+import export_pdf
+import nbtools
+
+ROOT = nbtools.ROOT
+
+
+def pdf_info(path):
+    out = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"{path} does not open as a PDF: {out.stderr.strip()}")
+    return dict(line.split(":", 1) for line in out.stdout.splitlines() if ":" in line)
+
+
+def pdf_image_count(path):
+    out = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    return sum(1 for line in out[2:] if line.split()[2] == "image")
+
+
+def check_pdf(path, pages, images=0):
+    """Page count within pages=(lo, hi) and at least `images` pictures, or SystemExit."""
+    info = pdf_info(path)
+    n = int(info["Pages"])
+    if not pages[0] <= n <= pages[1]:
+        raise SystemExit(f"{path.name} has {n} pages; expected {pages[0]} to {pages[1]}")
+    found = pdf_image_count(path)
+    if found < images:
+        raise SystemExit(f"{path.name} holds {found} images; expected at least {images}")
+    return info, n, found
+
+
+def build(out):
+    for tool in ("pdfinfo", "pdfimages"):
+        if shutil.which(tool) is None:
+            raise SystemExit(f"{tool} not found; install the Debian package poppler-utils")
+    nb = nbtools.load()
+    problems = nbtools.structure_problems(nb) + nbtools.run_problems(nb)
+    if problems:
+        raise SystemExit("the notebook is not ready to hand in:\n  - " + "\n  - ".join(problems))
+    figures = nbtools.image_count(nb)
+    q1 = ROOT / "q1_solution.pdf"
+    if not q1.is_file():
+        raise SystemExit("q1_solution.pdf is missing; run `make q1`")
+    info, q1_pages, _ = check_pdf(q1, (1, 2))
+    if f"source-sha256:{build_q1.source_sha256()}" not in info.get("Keywords", ""):
+        raise SystemExit("q1_solution.pdf was not built from the current tools/q1_solution.tex;"
+                         " run `make q1`")
+    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+        tmp = Path(tmp)
+        shutil.copy(nbtools.NOTEBOOK, tmp)
+        shutil.copy(q1, tmp)
+        pdf = export_pdf.export(nbtools.NOTEBOOK, tmp / "a05_jorchard.pdf")
+        _, nb_pages, nb_images = check_pdf(pdf, (4, 40), images=figures)
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.rename(out)
+        tmp.mkdir()  # so the context manager has something to remove
+    print(f"{out}/ is ready:")
+    print(f"  a05_jorchard.ipynb  executed, {figures} figures    -> D2L")
+    print(f"  a05_jorchard.pdf    {nb_pages} pages, {nb_images} images  -> Crowdmark (Question 2)")
+    print(f"  q1_solution.pdf     {q1_pages} pages               -> Crowdmark (Question 1)")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "submission")
+    args = parser.parse_args(argv)
+    build(args.out.resolve())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
