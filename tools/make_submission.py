@@ -51,7 +51,8 @@ def build(out):
     nb = nbtools.load()
     problems = nbtools.structure_problems(nb) + nbtools.run_problems(nb)
     if problems:
-        raise SystemExit("the notebook is not ready to hand in:\n  - " + "\n  - ".join(problems))
+        raise SystemExit("the notebook is not ready to hand in (fix it, then `make run`):\n  - "
+                         + "\n  - ".join(problems))
     figures = nbtools.image_count(nb)
     q1 = ROOT / "q1_solution.pdf"
     if not q1.is_file():

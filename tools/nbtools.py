@@ -16,8 +16,8 @@ NOTEBOOK = ROOT / "a05_jorchard.ipynb"
 METADATA_KEY = "a05_run"  # where the runner records what it executed
 
 
-def load(path=NOTEBOOK):
-    return nbformat.read(str(path), as_version=4)
+def load(path=None):
+    return nbformat.read(str(path or NOTEBOOK), as_version=4)
 
 
 def code_cells(nb):
