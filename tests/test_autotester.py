@@ -240,3 +240,27 @@ def test_train_hides_pixels_when_asked(defs, MyAE):
         final[mask] = defs["train"](MyAE(49, 2), x, epochs=30, batch_size=16, lr=3e-3,
                                     seed=5, mask=mask)[-1]
     assert final[0.6] > 1.2 * final[0.0]  # hiding pixels makes the task harder
+
+
+def test_load_mnist_accepts_other_mnist_files_without_a_manifest(defs, tmp_path, monkeypatch):
+    """As after torchvision downloaded the full MNIST: no manifest, files of other sizes."""
+    import struct
+    for k, v in OFFLINE.items():
+        monkeypatch.setenv(k, v)
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    src = ROOT / "files" / "MNIST" / "raw"
+    for split in ("train", "t10k"):
+        images = (src / f"{split}-images-idx3-ubyte").read_bytes()
+        labels = (src / f"{split}-labels-idx1-ubyte").read_bytes()
+        n = struct.unpack(">I", labels[4:8])[0]
+        (raw / f"{split}-images-idx3-ubyte").write_bytes(
+            struct.pack(">IIII", 2051, 2 * n, 28, 28) + images[16:] * 2)
+        (raw / f"{split}-labels-idx1-ubyte").write_bytes(
+            struct.pack(">II", 2049, 2 * n) + labels[8:] * 2)
+    assert defs["check_mnist_files"](str(tmp_path)) == []
+    test = defs["load_mnist"](str(tmp_path), train=False)
+    assert len(test) == 2000
+    idx = defs["balanced_indices"](test.targets, 1000)
+    x, t = defs["stack_images"](test, idx)
+    assert x.shape == (1000, 784) and torch.bincount(t).tolist() == [100] * 10
