@@ -2,6 +2,7 @@
 import hashlib
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -66,8 +67,14 @@ def need_tools(*names):
     """Skip when a system tool is missing, except in CI, where it must be there."""
     missing = [n for n in names if shutil.which(n) is None]
     if missing:
-        why = (f"{', '.join(missing)} not installed; install the Debian packages texlive-xetex "
-               "texlive-fonts-recommended texlive-plain-generic pandoc poppler-utils")
+        why = (f"{', '.join(missing)} not installed; install the Debian packages "
+               f"{nbtools.PDF_PACKAGES}")
         if os.environ.get("CI") == "true":
             pytest.fail(why)
         pytest.skip(why)
+
+
+def pdf_text(path, layout=True):
+    """The text pdftotext reads from a PDF."""
+    args = ["pdftotext", *(["-layout"] if layout else []), str(path), "-"]
+    return subprocess.run(args, capture_output=True, text=True, check=True).stdout

@@ -8,8 +8,7 @@ import nbtools
 
 @pytest.fixture(scope="module")
 def text(nb):
-    return "".join(o.text for c in nbtools.code_cells(nb) for o in c.get("outputs", [])
-                   if o.output_type == "stream")
+    return nbtools.stream_text(nb)
 
 
 def test_saved_after_one_fresh_run_of_the_current_code(nb):

@@ -6,10 +6,6 @@ def outputs(nb):
     return [o for c in nbtools.code_cells(nb) for o in c.get("outputs", [])]
 
 
-def printed(nb):
-    return "".join(o.text for o in outputs(nb) if o.output_type == "stream")
-
-
 def test_every_cell_runs_without_error(small_run):
     nb = small_run["nb"]
     assert not [o for o in outputs(nb) if o.output_type == "error"]
@@ -18,7 +14,7 @@ def test_every_cell_runs_without_error(small_run):
 
 
 def test_the_small_settings_took_effect(small_run):
-    text = printed(small_run["nb"])
+    text = nbtools.stream_text(small_run["nb"])
     assert "images: 14x14 = 196 pixels" in text
     assert "we train on 300" in text and "25 epochs of 300 digits" in text
 
@@ -29,7 +25,7 @@ def test_every_figure_is_drawn(small_run):
 
 
 def test_part_e_and_the_evaluation_print_their_choices(small_run):
-    text = printed(small_run["nb"])
+    text = nbtools.stream_text(small_run["nb"])
     assert "chosen class:" in text and "A = (" in text and "neighbours by class:" in text
     assert "held-out 5-NN accuracy" in text and "x that of PCA-2" in text
 

@@ -1,13 +1,12 @@
 """What the student hands in: the notebook as a PDF, q1_solution.pdf, and the executed .ipynb."""
 import re
-import subprocess
 
 import nbformat
 import pytest
 
 import make_submission
 import nbtools
-from conftest import ROOT, need_tools
+from conftest import ROOT, need_tools, pdf_text
 
 
 @pytest.fixture(scope="module")
@@ -16,11 +15,6 @@ def submission(tmp_path_factory):
     out = tmp_path_factory.mktemp("handin") / "submission"
     make_submission.main(["--out", str(out)])
     return out
-
-
-def text(pdf):
-    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
-                          text=True, check=True).stdout
 
 
 def test_the_folder_holds_exactly_the_three_files(submission):
@@ -33,7 +27,7 @@ def test_the_folder_holds_exactly_the_three_files(submission):
 def test_notebook_pdf_has_every_figure_and_section(submission):
     pdf = submission / "a05_jorchard.pdf"
     assert make_submission.pdf_image_count(pdf) == nbtools.image_count(nbtools.load())
-    words = text(pdf)
+    words = pdf_text(pdf)
     for heading in ("A. The autoencoder", "B. Training", "C. The latent space",
                     "D. One reconstruction per class", "E. Exploring the latent space",
                     "How good is the embedding?"):
@@ -42,13 +36,13 @@ def test_notebook_pdf_has_every_figure_and_section(submission):
 
 
 def test_markdown_math_renders(submission):
-    words = text(submission / "a05_jorchard.pdf")
+    words = pdf_text(submission / "a05_jorchard.pdf")
     assert "⊛" in words  # \circledast in the Question 1 note
     assert "$" not in "".join(line for line in words.splitlines() if "⊛" in line)
 
 
 def test_progress_bar_is_one_clean_line(submission):
-    lines = [line for line in text(submission / "a05_jorchard.pdf").splitlines()
+    lines = [line for line in pdf_text(submission / "a05_jorchard.pdf").splitlines()
              if "training:" in line]
     assert len(lines) == 1 and "100%" in lines[0]
 
@@ -56,7 +50,7 @@ def test_progress_bar_is_one_clean_line(submission):
 def test_code_stays_on_the_page(submission):
     """No code line is cut at the right margin: long lines wrap onto a continuation line
     (marked ↪, a broken space as ␣), so once joined every source line's end is in the text."""
-    words = re.sub(r"␣?\n\s*↪", "", text(submission / "a05_jorchard.pdf")).replace(" ", "")
+    words = re.sub(r"␣?\n\s*↪", "", pdf_text(submission / "a05_jorchard.pdf")).replace(" ", "")
     for cell in nbtools.code_cells(nbtools.load()):
         for line in cell.source.splitlines():
             tail = line.strip().replace(" ", "")[-12:]

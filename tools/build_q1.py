@@ -11,6 +11,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import nbtools
+
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "tools" / "q1_solution.tex"
 PDF = ROOT / "q1_solution.pdf"
@@ -22,8 +24,7 @@ def source_sha256(path=SOURCE):
 
 def build(out=PDF):
     if shutil.which("xelatex") is None:
-        sys.exit("xelatex not found; install the Debian packages texlive-xetex "
-                 "texlive-fonts-recommended texlive-plain-generic")
+        sys.exit(f"xelatex not found; install the Debian packages {nbtools.PDF_PACKAGES}")
     digest = source_sha256()
     env = dict(os.environ, SOURCE_DATE_EPOCH="1732406400", FORCE_SOURCE_DATE="1")
     with tempfile.TemporaryDirectory() as tmp:

@@ -15,8 +15,6 @@ from pathlib import Path
 
 import nbtools
 
-PACKAGES = "texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc"
-
 
 def export(notebook, out):
     notebook, out = Path(notebook), Path(out)
@@ -26,7 +24,8 @@ def export(notebook, out):
                          "run `make run` first")
     missing = [t for t in ("xelatex", "pandoc") if shutil.which(t) is None]
     if missing:
-        raise SystemExit(f"{', '.join(missing)} not found; install the Debian packages {PACKAGES}")
+        raise SystemExit(f"{', '.join(missing)} not found; install the Debian packages "
+                         f"{nbtools.PDF_PACKAGES}")
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-m", "nbconvert", "--to", "pdf", "--output-dir", tmp,
                "--output", out.stem, str(notebook)]

@@ -47,7 +47,8 @@ def check_pdf(path, pages, images=0):
 def build(out):
     for tool in ("pdfinfo", "pdfimages"):
         if shutil.which(tool) is None:
-            raise SystemExit(f"{tool} not found; install the Debian package poppler-utils")
+            raise SystemExit(f"{tool} not found; install the Debian packages "
+                             f"{nbtools.PDF_PACKAGES}")
     nb = nbtools.load()
     problems = nbtools.structure_problems(nb) + nbtools.run_problems(nb)
     if problems:
@@ -61,16 +62,18 @@ def build(out):
     if f"source-sha256:{build_q1.source_sha256()}" not in info.get("Keywords", ""):
         raise SystemExit("q1_solution.pdf was not built from the current tools/q1_solution.tex;"
                          " run `make q1`")
-    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
-        tmp = Path(tmp)
-        shutil.copy(nbtools.NOTEBOOK, tmp)
-        shutil.copy(q1, tmp)
-        pdf = export_pdf.export(nbtools.NOTEBOOK, tmp / "a05_jorchard.pdf")
+    staging = Path(tempfile.mkdtemp(dir=out.parent))  # becomes `out` once all is checked
+    try:
+        shutil.copy(nbtools.NOTEBOOK, staging)
+        shutil.copy(q1, staging)
+        pdf = export_pdf.export(nbtools.NOTEBOOK, staging / "a05_jorchard.pdf")
         _, nb_pages, nb_images = check_pdf(pdf, (4, 40), images=figures)
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-        tmp.mkdir()  # so the context manager has something to remove
+    except BaseException:
+        shutil.rmtree(staging)
+        raise
+    if out.exists():
+        shutil.rmtree(out)
+    staging.rename(out)
     print(f"{out}/ is ready:")
     print(f"  a05_jorchard.ipynb  executed, {figures} figures    -> D2L")
     print(f"  a05_jorchard.pdf    {nb_pages} pages, {nb_images} images  -> Crowdmark (Question 2)")

@@ -14,6 +14,8 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "a05_jorchard.ipynb"
 METADATA_KEY = "a05_run"  # where the runner records what it executed
+PDF_PACKAGES = ("texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc "
+                "poppler-utils")  # Debian packages the PDF targets need
 
 
 def load(path=None):
@@ -163,6 +165,12 @@ def run_problems(nb):
     if recorded != source_digest(nb):
         problems.append("the saved outputs do not come from the current code; run `make run`")
     return problems
+
+
+def stream_text(nb):
+    """Everything the code cells printed, in order."""
+    return "".join(o.text for c in code_cells(nb) for o in c.get("outputs", [])
+                   if o.output_type == "stream")
 
 
 def image_count(nb):
