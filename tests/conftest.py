@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
 import nbtools  # noqa: E402
+import run_notebook  # noqa: E402
 
 # settings small enough for a quick fresh run that still exercises every cell
 SMALL = {"img_size": 14, "n_digits": 300, "n_test": 200, "epochs": 25, "batch_size": 64}
@@ -40,27 +41,31 @@ def tree_digest(folder):
             for p in sorted(Path(folder).rglob("*")) if p.is_file()}
 
 
-@pytest.fixture(scope="session")
-def small_run(tmp_path_factory):
-    """The notebook run top to bottom in a fresh kernel with SMALL settings and no network."""
-    import papermill
+def offline_env():
+    """os.environ with every proxy pointed at a closed port, so no download can succeed."""
+    return {**os.environ, **OFFLINE}
 
-    out = tmp_path_factory.mktemp("run") / "small.ipynb"
+
+@pytest.fixture
+def offline(monkeypatch):
+    for k, v in OFFLINE.items():
+        monkeypatch.setenv(k, v)
+
+
+@pytest.fixture(scope="session")
+def small_run():
+    """The notebook run top to bottom in a fresh kernel with SMALL settings and no network."""
     before = tree_digest(ROOT / "files")
-    saved = {k: os.environ.get(k) for k in [*OFFLINE, "MPLBACKEND"]}
+    nb = nbtools.load()
+    saved = os.environ.copy()
     os.environ.update(OFFLINE)
     os.environ.pop("MPLBACKEND", None)
     try:
-        papermill.execute_notebook(str(nbtools.NOTEBOOK), str(out), parameters=SMALL,
-                                   kernel_name="python3", cwd=str(ROOT), progress_bar=False)
+        run_notebook.execute(nb, ROOT, parameters=SMALL)
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    return {"nb": nbtools.load(out), "files_before": before,
-            "files_after": tree_digest(ROOT / "files")}
+        os.environ.clear()
+        os.environ.update(saved)
+    return {"nb": nb, "files_before": before, "files_after": tree_digest(ROOT / "files")}
 
 
 def need_tools(*names):

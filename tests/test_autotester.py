@@ -1,10 +1,13 @@
 """The autotester's view: only the import cell and the definition cells, called with our inputs."""
+import shutil
+import struct
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
 
-from conftest import OFFLINE, ROOT
+from conftest import ROOT
 
 
 @pytest.fixture
@@ -70,12 +73,47 @@ def test_moves_to_a_device_and_accepts_double(MyAE):
         assert gpu(torch.rand(3, 100, device="cuda")).device.type == "cuda"
 
 
+@pytest.mark.parametrize("shape, code_shape", [
+    ((6, 784), (6, 2)),  # rows
+    ((6, 28, 28), (6, 2)),  # images
+    ((6, 1, 28, 28), (6, 2)),  # a DataLoader batch
+    ((1, 1, 28, 28), (1, 2)),
+    ((784,), (2,)),  # one row
+    ((28, 28), (2,)),  # one image
+    ((0, 784), (0, 2)),  # no images at all
+])
+def test_any_reasonable_image_shape(MyAE, shape, code_shape):
+    torch.manual_seed(0)
+    net = MyAE(784, 2)
+    x = torch.rand(shape)
+    h = net.encode(x)
+    assert h.shape == code_shape
+    rows = len(x) if len(code_shape) == 2 else 1
+    y = net.decode(h)
+    assert y.shape == ((rows, 784) if len(code_shape) == 2 else (784,))
+    assert net(x).shape == x.shape
+    flat = x.reshape(-1, 784)
+    if len(flat):
+        torch.testing.assert_close(net.encode(flat).reshape(code_shape), h)
+        torch.testing.assert_close(net(flat).reshape(shape), net(x))
+
+
+def test_non_square_images_and_numpy_input(MyAE):
+    net = MyAE(12, 3)
+    x = np.random.default_rng(0).random((4, 3, 4))  # float64, 3x4 images
+    assert net.encode(x).shape == (4, 3) and net.encode(x).dtype == torch.float32
+    assert net(x).shape == (4, 3, 4)
+    assert net.encode(x[0]).shape == (3,)
+    assert net.decode(np.zeros(3)).shape == (12,)
+
+
 @pytest.mark.parametrize("bad, error, words", [
-    (torch.rand(4, 783), ValueError, "784"),
-    (torch.rand(4, 1, 28, 28), ValueError, "784"),
+    (torch.rand(4, 783), ValueError, r"\(N, 784\).*\(N, 1, 28, 28\).*got shape \(4, 783\)"),
+    (torch.rand(4, 3, 28, 28), ValueError, "got shape"),  # three colour channels
+    (torch.rand(4, 28, 27), ValueError, "784 pixels"),
     (torch.rand(100), ValueError, "784"),
     (torch.tensor(1.0), ValueError, "784"),
-    (np.zeros((2, 784), dtype=np.float32), TypeError, "torch.Tensor"),
+    (np.zeros((2, 784), dtype=np.uint8), TypeError, "255"),
     (torch.zeros(2, 784, dtype=torch.uint8), TypeError, "255"),
 ])
 def test_wrong_input_is_refused_clearly(MyAE, bad, error, words):
@@ -84,6 +122,19 @@ def test_wrong_input_is_refused_clearly(MyAE, bad, error, words):
         net.encode(bad)
     with pytest.raises(error):
         net(bad)
+
+
+def test_shape_message_for_non_square_sizes(MyAE):
+    with pytest.raises(ValueError, match=r"\(N, 1, H, W\)"):
+        MyAE(12, 2).encode(torch.rand(2, 5))
+
+
+def test_follows_the_network_to_its_device(MyAE):
+    """Nothing is tied to the CPU: a network on another device (here PyTorch's shape-only
+    'meta' device) takes CPU input and computes on its own device."""
+    net = MyAE(784, 2).to("meta")
+    assert net.encode(torch.rand(3, 1, 28, 28)).device.type == "meta"
+    assert net.decode(torch.zeros(3, 2)).device.type == "meta"
 
 
 def test_decode_checks_the_latent_size(MyAE):
@@ -172,33 +223,72 @@ def test_balanced_indices(defs):
         defs["balanced_indices"](labels, 2000)
 
 
-def test_load_mnist_reads_the_shipped_digits_offline(defs, monkeypatch):
-    for k, v in OFFLINE.items():
-        monkeypatch.setenv(k, v)
+def test_load_mnist_reads_the_shipped_digits_offline(defs, offline):
     train = defs["load_mnist"](str(ROOT / "files"), train=True)
     small = defs["load_mnist"](str(ROOT / "files"), train=False, img_size=14)
     assert len(train) == 4000 and train[0][0].shape == (1, 28, 28)
     assert small[0][0].shape == (1, 14, 14) and 0 <= small[0][0].min() <= small[0][0].max() <= 1
 
 
+def test_the_shipped_files_pass_the_checks(defs):
+    assert defs["check_mnist_files"](ROOT / "files") == []
+
+
 def test_load_mnist_names_damaged_files_and_the_fix(defs, tmp_path):
     root = tmp_path / "files"
-    import shutil
     shutil.copytree(ROOT / "files", root)
     raw = root / "MNIST" / "raw" / "train-labels-idx1-ubyte"
     raw.write_bytes(raw.read_bytes()[:-10])
-    with pytest.raises(RuntimeError, match="train-labels-idx1-ubyte.*build_mnist.py"):
+    with pytest.raises(RuntimeError) as err:
         defs["load_mnist"](str(root), train=True)
+    message = str(err.value)
+    assert "train-labels-idx1-ubyte does not match" in message
+    assert "holds 3,998 bytes, its header promises 4,008" in message
+    assert "fresh copy" in message and "downloads MNIST" in message
     raw.unlink()
-    with pytest.raises(RuntimeError, match="missing or damaged"):
+    with pytest.raises(RuntimeError, match="train-labels-idx1-ubyte is missing"):
         defs["load_mnist"](str(root), train=True)
 
 
-def test_load_mnist_without_files_or_network_says_what_to_do(defs, tmp_path, monkeypatch):
-    for k, v in OFFLINE.items():
-        monkeypatch.setenv(k, v)
-    with pytest.raises(RuntimeError, match="Could not load MNIST.*build_mnist.py"):
-        defs["load_mnist"](str(tmp_path / "nothing"), train=True)
+def test_a_truncated_file_without_a_manifest_is_named(defs, tmp_path):
+    root = tmp_path / "files"
+    shutil.copytree(ROOT / "files", root)
+    (root / "SHA256SUMS").unlink()
+    images = root / "MNIST" / "raw" / "t10k-images-idx3-ubyte"
+    images.write_bytes(images.read_bytes()[:5000])
+    problems = defs["check_mnist_files"](root)
+    assert problems == [f"{images} is damaged: it holds 5,000 bytes, its header promises "
+                        "784,016"]
+    with pytest.raises(RuntimeError, match="t10k-images-idx3-ubyte is damaged"):
+        defs["load_mnist"](str(root), train=False)
+    images.write_bytes(b"\x00\x00")  # not even a header
+    assert "is damaged" in defs["check_mnist_files"](root)[0]
+
+
+def test_without_files_or_network_it_says_what_to_do_and_leaves_nothing(
+        defs, tmp_path, monkeypatch, offline):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(RuntimeError) as err:
+        defs["load_mnist"]("files", train=True)
+    message = str(err.value)
+    first, fix = message.split("\n")
+    assert f"there is no folder files/ in {tmp_path}" in first
+    assert "downloading them failed (RuntimeError: Error downloading" in first
+    assert "urlopen error" in first or "Errno" in first  # the cause, in the same line
+    assert "next to the notebook" in fix and "internet access" in fix
+    assert "git checkout" not in message and "tools/" not in message  # fixes for a grader
+    assert err.value.__cause__ is None and err.value.__suppress_context__
+    assert list(tmp_path.iterdir()) == []  # no empty folders left behind
+
+
+def test_a_folder_without_the_digits_is_named_and_kept(defs, tmp_path, offline):
+    root = tmp_path / "files"
+    (root / "MNIST" / "raw").mkdir(parents=True)
+    (root / "mine.txt").write_text("keep me")
+    with pytest.raises(RuntimeError, match="the folder .*files/ holds no complete MNIST"):
+        defs["load_mnist"](root, train=False)
+    assert (root / "mine.txt").read_text() == "keep me"
+    assert (root / "MNIST" / "raw").is_dir()  # it was there before
 
 
 def test_pca_and_knn_baselines(defs):
@@ -242,11 +332,8 @@ def test_train_hides_pixels_when_asked(defs, MyAE):
     assert final[0.6] > 1.2 * final[0.0]  # hiding pixels makes the task harder
 
 
-def test_load_mnist_accepts_other_mnist_files_without_a_manifest(defs, tmp_path, monkeypatch):
+def test_load_mnist_accepts_other_mnist_files_without_a_manifest(defs, tmp_path, offline):
     """As after torchvision downloaded the full MNIST: no manifest, files of other sizes."""
-    import struct
-    for k, v in OFFLINE.items():
-        monkeypatch.setenv(k, v)
     raw = tmp_path / "MNIST" / "raw"
     raw.mkdir(parents=True)
     src = ROOT / "files" / "MNIST" / "raw"
@@ -264,3 +351,132 @@ def test_load_mnist_accepts_other_mnist_files_without_a_manifest(defs, tmp_path,
     idx = defs["balanced_indices"](test.targets, 1000)
     x, t = defs["stack_images"](test, idx)
     assert x.shape == (1000, 784) and torch.bincount(t).tolist() == [100] * 10
+
+
+def test_helpers_take_numpy_arrays_and_images(defs, MyAE):
+    torch.manual_seed(0)
+    net = MyAE(49, 2)
+    images = np.random.default_rng(0).random((12, 1, 7, 7)).astype(np.float32)
+    labels = np.arange(12) % 3
+    rows = torch.as_tensor(images).reshape(12, 49)
+    z = defs["latent_codes"](net, images)
+    torch.testing.assert_close(z, defs["latent_codes"](net, rows))
+    ax = defs["plot_latent"](net, images, labels)
+    assert sum(len(c.get_offsets()) for c in ax.collections) == 12
+    fig = defs["plot_reconstructions"](net, images, labels)
+    assert len(fig.axes) == 6
+    assert defs["decode_points"](net, z.numpy()).shape == (12, 49)
+    assert defs["decode_points"](net, [(0.0, 1.0)]).shape == (1, 49)
+    assert len(defs["plot_latent_map"](net, images, labels, n=4).axes) == 1
+    assert len(defs["plot_path"](net, np.zeros(2), np.ones(2), steps=3).axes) == 3
+    ax = defs["star_points"](plt.subplots()[1], z[:2], ["A", "B"])
+    assert [t.get_text() for t in ax.texts] == ["A", "B"]
+    r = defs["evaluate"](net, images[:8], labels[:8], images[8:], labels[8:], k=3)
+    assert r == defs["evaluate"](net, rows[:8], torch.as_tensor(labels[:8]), rows[8:],
+                                 torch.as_tensor(labels[8:]), k=3)
+    picks = defs["pick_latent_points"](z.numpy(), labels, k=3)
+    assert picks["class"] in (0, 1, 2)
+    losses = defs["train"](net, images, epochs=2, batch_size=4)
+    assert len(losses) == 2
+    plt.close("all")
+
+
+def test_neighbours_are_the_nearest_other_points(defs):
+    z = np.array([[0.0, 0], [1, 0], [3, 0], [7, 0]])
+    nbrs, kdist = defs["neighbours"](z, 2)
+    assert [sorted(r) for r in nbrs.tolist()] == [[1, 2], [0, 2], [0, 1], [1, 2]]
+    np.testing.assert_allclose(kdist, [3, 2, 3, 6])
+
+
+def write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+@pytest.mark.parametrize("files, own, quota", [
+    ({"cpu.max": "150000 100000\n"}, "0::/\n", 1.5),  # cgroup v2, as in a container
+    ({"cpu.max": "max 100000\n"}, "0::/\n", None),
+    ({"a/cpu.max": "100000 100000\n", "a/b/cpu.max": "max 100000\n"}, "0::/a/b\n", 1.0),
+    ({"cpu/cpu.cfs_quota_us": "200000\n", "cpu/cpu.cfs_period_us": "100000\n"},
+     "12:memory:/\n4:cpu,cpuacct:/\n", 2.0),  # cgroup v1
+    ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"},
+     "4:cpu,cpuacct:/\n", None),
+    ({}, "0::/\n", None),
+])
+def test_cpu_quota_reads_cgroups(defs, tmp_path, files, own, quota):
+    for name, text in files.items():
+        write(tmp_path / "cgroup" / name, text)
+    write(tmp_path / "self-cgroup", own)
+    assert defs["cpu_quota"](tmp_path / "cgroup", tmp_path / "self-cgroup") == quota
+
+
+def test_cpu_quota_off_linux(defs, tmp_path):
+    assert defs["cpu_quota"](tmp_path, tmp_path / "no-such-file") is None
+
+
+def test_idle_cpus_from_proc_stat(defs, tmp_path, monkeypatch):
+    stat = tmp_path / "stat"
+    samples = iter([
+        "cpu  100 0 100 1000 0 0 0 0 0 0\ncpu0 x\ncpu1 x\nintr 1\n",
+        "cpu  150 0 150 1100 0 0 0 0 0 0\ncpu0 x\ncpu1 x\nintr 1\n",  # half idle
+    ])
+    real_sleep = defs["time"].sleep
+    monkeypatch.setattr(defs["time"], "sleep", lambda s: write(stat, next(samples)))
+    write(stat, next(samples))
+    assert defs["idle_cpus"](0, stat) == pytest.approx(1.0)  # 2 CPUs x 100 / 200 ticks
+    monkeypatch.setattr(defs["time"], "sleep", real_sleep)
+    assert defs["idle_cpus"](0, tmp_path / "missing") is None
+    idle = defs["idle_cpus"](0.05)
+    assert idle is None or 0 <= idle <= defs["os"].cpu_count() + 0.5
+
+
+@pytest.mark.parametrize("usable, quota, idle, threads", [
+    (2, None, 2.0, 2), (2, None, 0.1, 1), (2, None, 1.2, 1), (16, None, 15.0, 4),
+    (16, 1.5, 15.0, 1), (8, 3.0, None, 3), (1, None, 1.0, 1),
+])
+def test_cpu_threads_fit_the_machine(defs, monkeypatch, usable, quota, idle, threads):
+    os_ = defs["os"]
+    monkeypatch.setattr(os_, "sched_getaffinity", lambda pid: set(range(usable)),
+                        raising=False)
+    monkeypatch.setitem(defs, "cpu_quota", lambda: quota)
+    monkeypatch.setitem(defs, "idle_cpus", lambda: idle)
+    n, why = defs["cpu_threads"]()
+    assert n == threads
+    assert f"{usable} CPUs usable" in why
+    assert ("quota" in why) == (quota is not None)
+    if quota is not None:
+        assert f"a quota of {quota:g} CPUs" in why
+
+
+def test_train_falls_back_to_one_thread_when_epochs_slow_down(defs, MyAE, monkeypatch):
+    clock = iter(np.cumsum([0.0] + [1.0, 1.0] * 3 + [10.0, 10.0] * 50))
+    monkeypatch.setattr(defs["time"], "perf_counter", lambda: float(next(clock)))
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        defs["train"](MyAE(16, 2), torch.rand(8, 16), epochs=5, batch_size=8)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_no_definition_ties_itself_to_the_cpu(nb):
+    """Definitions follow the data or the network to their device: none names 'cpu' as a
+    device or builds one. (Moving results to the CPU for plotting, .cpu(), is fine.)"""
+    import ast
+
+    import nbtools
+    for cell in nbtools.code_cells(nb):
+        tree = nbtools.parse(cell)
+        if not nbtools.is_definition_cell(tree):
+            continue
+        for node in ast.walk(tree):
+            where = f"{cell.source[:40]}...: {ast.unparse(node)[:60]}"
+            assert not (isinstance(node, ast.Attribute) and node.attr == "device"
+                        and isinstance(node.value, ast.Name) and node.value.id == "torch"), where
+            if not isinstance(node, ast.Call):
+                continue
+            moved = isinstance(node.func, ast.Attribute) and node.func.attr == "to"
+            named = [a for a in node.args if moved] + [
+                k.value for k in node.keywords if k.arg == "device"]
+            assert not any(isinstance(a, ast.Constant) for a in named), where

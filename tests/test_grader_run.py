@@ -1,5 +1,13 @@
 """The grader's run: restart the kernel and run every cell, here with small settings, offline."""
+import re
+import shutil
+
+import pytest
+from nbclient.exceptions import CellExecutionError
+
 import nbtools
+import run_notebook
+from conftest import OFFLINE, SMALL
 
 
 def outputs(nb):
@@ -32,3 +40,24 @@ def test_part_e_and_the_evaluation_print_their_choices(small_run):
 
 def test_the_run_needed_no_download_and_changed_no_data(small_run):
     assert small_run["files_after"] == small_run["files_before"]
+
+
+def test_the_notebook_alone_offline_says_what_is_missing(tmp_path, monkeypatch):
+    """A grader with only the .ipynb from D2L, and no network: the data cell stops with a
+    message that names the missing folder, the cause and the fixes, and leaves no folders."""
+    for k, v in OFFLINE.items():
+        monkeypatch.setenv(k, v)
+    alone = tmp_path / "a05_jorchard.ipynb"
+    shutil.copy(nbtools.NOTEBOOK, alone)
+    nb = nbtools.load(alone)
+    with pytest.raises(CellExecutionError) as err:
+        run_notebook.execute(nb, tmp_path, parameters=SMALL)
+    message = re.sub(r"\x1b\[[0-9;]*m", "", str(err.value))  # without the colours
+    assert "RuntimeError: No MNIST digits: there is no folder files/ in" in message
+    assert "Connection refused" in message or "urlopen error" in message
+    assert "next to the notebook" in message and "internet access" in message
+    assert "Traceback" not in message.split("RuntimeError: No MNIST")[1]  # no chained errors
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a05_jorchard.ipynb"]
+    failed = [c for c in nbtools.code_cells(nb)
+              if any(o.output_type == "error" for o in c.outputs)]
+    assert len(failed) == 1 and "load_mnist(data_root" in failed[0].source  # at the data

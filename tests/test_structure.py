@@ -35,11 +35,44 @@ def test_definition_cells_hold_only_definitions(nb):
     assert all(nbtools.is_definition_cell(t) for t in defining)
 
 
-def test_parts_a_to_e_have_their_sections(nb):
+def test_parts_a_to_e_are_the_top_level_sections(nb):
+    """In the PDF, each top-level heading is a numbered section: parts A-E are 1-5."""
     headings = [line for c in nb.cells if c.cell_type == "markdown"
-                for line in c.source.splitlines() if line.startswith("## ")]
-    letters = [h[3] for h in headings if len(h) > 4 and h[4] == "."]
-    assert letters == ["A", "B", "C", "D", "E"]
+                for line in c.source.splitlines() if line.startswith("# ")]
+    assert [h[2:4] for h in headings[:5]] == ["A.", "B.", "C.", "D.", "E."]
+    assert not any(line.startswith("# ") for line in nb.cells[0].source.splitlines()), \
+        "the title comes from the notebook's metadata; a heading would repeat it"
+    assert nb.metadata["title"].startswith("Assignment 5, Question 2")
+
+
+def test_the_student_line_is_at_the_top(nb):
+    name, watiam = nbtools.student(nb)
+    assert watiam == "jorchard" and name
+    assert nb.cells[0].source.startswith("**Student:**")
+
+
+@pytest.mark.parametrize("source", ["Student: Ann (WatIAM ID: ann)", "**Student:** (WatIAM ID: x)",
+                                    "**Student:** Ann", "# Title"])
+def test_a_missing_student_line_is_explained(source):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(source)])
+    with pytest.raises(SystemExit, match=r"\*\*Student:\*\* Your Name \(WatIAM ID: yourid\)"):
+        nbtools.student(nb)
+
+
+def test_code_and_printed_lines_fit_the_pdf_page(nb):
+    """nbconvert's LaTeX template wraps lines longer than 80 characters; keep them within 79."""
+    for cell in nbtools.code_cells(nb):
+        for line in cell.source.splitlines():
+            assert len(line) <= nbtools.PDF_LINE, line
+        for out in cell.get("outputs", []):
+            for line in out.get("text", "").splitlines():
+                assert len(line) <= nbtools.PDF_LINE, line
+
+
+def test_no_cell_runs_over_a_page(nb):
+    """About 55 code lines fill a page of the PDF; a definition cell stays well within it."""
+    for cell in nbtools.code_cells(nb):
+        assert len(cell.source.splitlines()) <= 50, cell.source[:60]
 
 
 def test_each_script_cell_has_narrative(nb):
@@ -88,7 +121,9 @@ def test_checker_wants_a_parameters_cell():
         notebook("import os", "n = 2", tag_second=False))
 
 
-def test_ruff_is_clean():
-    result = subprocess.run([sys.executable, "-m", "ruff", "check", "."], cwd=ROOT,
+@pytest.mark.parametrize("args", [[], ["--line-length", str(nbtools.PDF_LINE), nbtools.NOTEBOOK]],
+                         ids=["everything", "notebook at the PDF's width"])
+def test_ruff_is_clean(args):
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", *args], cwd=ROOT,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -32,6 +32,20 @@ def pdf_image_count(path):
     return sum(1 for line in out[2:] if line.split()[2] == "image")
 
 
+def first_page_text(path):
+    return subprocess.run(["pdftotext", "-l", "1", str(path), "-"], capture_output=True,
+                          text=True, check=True).stdout
+
+
+def check_identity(path, name, watiam):
+    """SystemExit unless page 1 of the PDF names the student and gives the WatIAM ID."""
+    text = " ".join(first_page_text(path).split())
+    missing = [what for what in (name, watiam) if " ".join(what.split()) not in text]
+    if missing:
+        raise SystemExit(f"page 1 of {path.name} lacks {' and '.join(missing)}; set the "
+                         f"{nbtools.STUDENT_FORMAT} line in the notebook, then rebuild")
+
+
 def check_pdf(path, pages, images=0):
     """Page count within pages=(lo, hi) and at least `images` pictures, or SystemExit."""
     info = pdf_info(path)
@@ -45,7 +59,7 @@ def check_pdf(path, pages, images=0):
 
 
 def build(out):
-    for tool in ("pdfinfo", "pdfimages"):
+    for tool in ("pdfinfo", "pdfimages", "pdftotext"):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} not found; install the Debian packages "
                              f"{nbtools.PDF_PACKAGES}")
@@ -58,26 +72,35 @@ def build(out):
     q1 = ROOT / "q1_solution.pdf"
     if not q1.is_file():
         raise SystemExit("q1_solution.pdf is missing; run `make q1`")
+    name, watiam = nbtools.student(nb)
     info, q1_pages, _ = check_pdf(q1, (1, 2))
-    if f"source-sha256:{build_q1.source_sha256()}" not in info.get("Keywords", ""):
-        raise SystemExit("q1_solution.pdf was not built from the current tools/q1_solution.tex;"
-                         " run `make q1`")
+    check_identity(q1, name, watiam)
+    if f"source-sha256:{build_q1.stamp((name, watiam))}" not in info.get("Keywords", ""):
+        raise SystemExit("q1_solution.pdf was not built from the current tools/q1_solution.tex,"
+                         " tools/q1_check.py and student line; run `make q1`")
     staging = Path(tempfile.mkdtemp(dir=out.parent))  # becomes `out` once all is checked
     try:
         shutil.copy(nbtools.NOTEBOOK, staging)
         shutil.copy(q1, staging)
         pdf = export_pdf.export(nbtools.NOTEBOOK, staging / "a05_jorchard.pdf")
         _, nb_pages, nb_images = check_pdf(pdf, (4, 40), images=figures)
+        check_identity(pdf, name, watiam)
     except BaseException:
         shutil.rmtree(staging)
         raise
     if out.exists():
         shutil.rmtree(out)
     staging.rename(out)
-    print(f"{out}/ is ready:")
-    print(f"  a05_jorchard.ipynb  executed, {figures} figures    -> D2L")
-    print(f"  a05_jorchard.pdf    {nb_pages} pages, {nb_images} images  -> Crowdmark (Question 2)")
-    print(f"  q1_solution.pdf     {q1_pages} pages               -> Crowdmark (Question 1)")
+    rows = [("a05_jorchard.ipynb", f"executed, {figures} figures", "D2L"),
+            ("a05_jorchard.pdf", f"{nb_pages} pages, {nb_images} images",
+             "Crowdmark (Question 2)"),
+            ("q1_solution.pdf", f"{q1_pages} pages", "Crowdmark (Question 1)")]
+    print(f"{out}/ is ready, for {name} ({watiam}):")
+    for file, what, where in rows:
+        print(f"  {file:<20}{what:<22}-> {where}")
+    if name == nbtools.PLACEHOLDER_NAME:
+        print(f"note: the name is still the placeholder {name!r}; put yours in the notebook's "
+              f"{nbtools.STUDENT_FORMAT} line, then run `make q1 submission`")
 
 
 def main(argv=None):

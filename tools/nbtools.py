@@ -7,6 +7,7 @@ runner, the benchmark and the submission check all use these.
 import ast
 import builtins
 import hashlib
+import re
 from pathlib import Path
 
 import nbformat
@@ -16,10 +17,27 @@ NOTEBOOK = ROOT / "a05_jorchard.ipynb"
 METADATA_KEY = "a05_run"  # where the runner records what it executed
 PDF_PACKAGES = ("texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc "
                 "poppler-utils")  # Debian packages the PDF targets need
+# the one place for the student's identity: a line of the notebook's first markdown cell
+STUDENT_LINE = re.compile(r"\*\*Student:\*\*[ \t]*(?P<name>[^\n(]*?)[ \t]*"
+                          r"\(WatIAM ID:[ \t]*(?P<watiam>[A-Za-z0-9]+)\)")
+STUDENT_FORMAT = "**Student:** Your Name (WatIAM ID: yourid)"
+PLACEHOLDER_NAME = "Your Name"
+PDF_LINE = 79  # nbconvert's default LaTeX template wraps code and output beyond 80 characters
 
 
 def load(path=None):
     return nbformat.read(str(path or NOTEBOOK), as_version=4)
+
+
+def student(nb=None):
+    """The student's name and WatIAM ID, from the first markdown cell's **Student:** line."""
+    nb = nb or load()
+    first = next((c.source for c in nb.cells if c.cell_type == "markdown"), "")
+    found = STUDENT_LINE.search(first)
+    if not found or not found["name"]:
+        raise SystemExit("the notebook's first markdown cell needs a line that reads "
+                         f"{STUDENT_FORMAT}, with your name and WatIAM ID")
+    return found["name"], found["watiam"]
 
 
 def code_cells(nb):

@@ -8,6 +8,7 @@ never destroys the saved one.
 import argparse
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -15,15 +16,29 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+from traitlets.config import Config
 
 import nbtools
 
 
-def execute(nb, cwd, timeout=900):
-    """Run nb in place in a fresh python3 kernel started in cwd."""
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
-                            resources={"metadata": {"path": str(cwd)}})
-    client.execute()
+def set_parameters(nb, parameters):
+    """Override values of the cell tagged 'parameters', as papermill would."""
+    cell = next(c for c in nbtools.code_cells(nb) if "parameters" in c.metadata.get("tags", []))
+    cell.source += "".join(f"\n{k} = {v!r}" for k, v in parameters.items())
+
+
+def execute(nb, cwd, parameters=None, timeout=900, kernel="python3"):
+    """Run nb in place in a fresh kernel started in cwd, with parameters overridden."""
+    if parameters:
+        set_parameters(nb, parameters)
+    with tempfile.TemporaryDirectory() as sockets:
+        # local sockets instead of TCP: private to this machine, and the kernel does not warn
+        config = Config()
+        config.KernelManager.transport = "ipc"
+        config.KernelManager.ip = os.path.join(sockets, "kernel")
+        client = NotebookClient(nb, timeout=timeout, kernel_name=kernel, record_timing=False,
+                                config=config, resources={"metadata": {"path": str(cwd)}})
+        client.execute()
     # keep the last state of a progress bar, as Jupyter shows it, not every redraw
     CoalesceStreamsPreprocessor().preprocess(nb, {})
     nb.metadata[nbtools.METADATA_KEY] = {"code_sha256": nbtools.source_digest(nb)}
