@@ -41,13 +41,9 @@ def tree_digest(folder):
             for p in sorted(Path(folder).rglob("*")) if p.is_file()}
 
 
-def offline_env():
-    """os.environ with every proxy pointed at a closed port, so no download can succeed."""
-    return {**os.environ, **OFFLINE}
-
-
 @pytest.fixture
 def offline(monkeypatch):
+    """Every proxy pointed at a closed port, so no download can succeed."""
     for k, v in OFFLINE.items():
         monkeypatch.setenv(k, v)
 

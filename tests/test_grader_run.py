@@ -7,7 +7,7 @@ from nbclient.exceptions import CellExecutionError
 
 import nbtools
 import run_notebook
-from conftest import OFFLINE, SMALL
+from conftest import SMALL
 
 
 def outputs(nb):
@@ -42,11 +42,9 @@ def test_the_run_needed_no_download_and_changed_no_data(small_run):
     assert small_run["files_after"] == small_run["files_before"]
 
 
-def test_the_notebook_alone_offline_says_what_is_missing(tmp_path, monkeypatch):
+def test_the_notebook_alone_offline_says_what_is_missing(tmp_path, offline):
     """A grader with only the .ipynb from D2L, and no network: the data cell stops with a
     message that names the missing folder, the cause and the fixes, and leaves no folders."""
-    for k, v in OFFLINE.items():
-        monkeypatch.setenv(k, v)
     alone = tmp_path / "a05_jorchard.ipynb"
     shutil.copy(nbtools.NOTEBOOK, alone)
     nb = nbtools.load(alone)

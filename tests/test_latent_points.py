@@ -107,8 +107,13 @@ def test_drawings_run_headless_and_return_their_figures(defs):
     assert [t.get_text() for t in ax.texts] == ["A", "B"]
     grid = defs["plot_latent_map"](net, x, labels, n=6)
     mosaic = grid.axes[0].images[0].get_array()
-    assert mosaic.shape == (42, 42)
-    assert grid.axes[0].get_xlim() == pytest.approx(grid.axes[1].get_xlim())
+    assert mosaic.shape == (42, 42) and len(grid.axes) == 1
+    z = defs["latent_codes"](net, x).numpy()
+    marks = {t.get_text(): t.get_position() for t in grid.axes[0].texts}
+    assert sorted(marks) == ["0", "1", "2", "3"]
+    for c in range(4):  # each class's label sits at the median of its codes
+        np.testing.assert_allclose(marks[str(c)], np.median(z[labels.numpy() == c], 0),
+                                   rtol=1e-5)
     path = defs["plot_path"](net, (0, 0), (2, 2), steps=5)
     assert len(path.axes) == 5 and path.axes[0].get_title() == "A"
     assert path.axes[-1].get_title() == "B"

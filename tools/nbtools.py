@@ -191,6 +191,14 @@ def stream_text(nb):
                    if o.output_type == "stream")
 
 
+def answers(text):
+    """What a run printed, less what depends on the machine and its load: the progress bar,
+    the thread count and every time in seconds."""
+    kept = [re.sub(r"\b\d+(\.\d+)? s\b", "<time> s", line) for line in text.splitlines()
+            if not line.startswith(("training:", "CPU threads:"))]
+    return "\n".join(kept)
+
+
 def image_count(nb):
     return sum("image/png" in out.get("data", {})
                for c in code_cells(nb) for out in c.get("outputs", []))

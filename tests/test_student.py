@@ -1,0 +1,108 @@
+"""A student's first ten minutes: the install, `make help`, `make lab`, and a README whose
+commands and numbers match the project."""
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+import nbtools
+from conftest import ROOT
+
+README = (ROOT / "README.md").read_text()
+
+
+def make(*args, **kw):
+    return subprocess.run(["make", "--no-print-directory", *args], cwd=ROOT,
+                          capture_output=True, text=True, **kw)
+
+
+def test_make_help_lists_every_command_of_the_readme_and_the_makefile():
+    listed = set(re.findall(r"^  make (\S+)", make("help").stdout, flags=re.M))
+    in_readme = set(re.findall(r"\bmake ([a-z0-9]+)\b", README))
+    phony = set(re.search(r"^\.PHONY: (.*)$", (ROOT / "Makefile").read_text(),
+                          flags=re.M).group(1).split())
+    assert in_readme <= listed, in_readme - listed
+    assert phony == listed, phony ^ listed
+
+
+def test_a_failed_install_says_what_failed_and_is_not_taken_for_finished(tmp_path):
+    """pip cannot reach any package here, so step 2 fails: the installer names the step and
+    how to retry, and leaves no .installed stamp for make to trust."""
+    empty = tmp_path / "no-packages"
+    empty.mkdir()
+    env = {**os.environ, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(empty),
+           "PIP_CONSTRAINT": "", "PIP_CONFIG_FILE": os.devnull}
+    venv = tmp_path / "venv"
+    result = subprocess.run([sys.executable, str(ROOT / "tools" / "install.py"), "--venv",
+                             str(venv)], capture_output=True, text=True, env=env)
+    assert result.returncode != 0
+    assert "==> [1/3] creating" in result.stdout and "==> [2/3] installing PyTorch" in result.stdout
+    assert "stopped at step 2 of 3" in result.stderr and "again to retry" in result.stderr
+    assert (venv / "bin" / "python").exists() and not (venv / ".installed").exists()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_make_lab_serves_the_notebook_from_the_venv():
+    port, token = free_port(), "a05-test"
+    args = f"--no-browser --allow-root --port={port} --IdentityProvider.token={token}"
+    lab = subprocess.Popen(["make", "--no-print-directory", "lab", f"LAB_ARGS={args}"], cwd=ROOT,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           start_new_session=True)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    url = f"http://127.0.0.1:{port}/api/contents/{nbtools.NOTEBOOK.name}?content=0&token={token}"
+    try:
+        for _ in range(120):
+            try:
+                with opener.open(url, timeout=2) as reply:
+                    assert b'"type": "notebook"' in reply.read().replace(b'":"', b'": "')
+                    break
+            except OSError:
+                assert lab.poll() is None, lab.stderr.read()
+                time.sleep(0.5)
+        else:
+            pytest.fail("JupyterLab did not answer within a minute")
+    finally:
+        os.killpg(lab.pid, signal.SIGTERM)
+        lab.wait(timeout=30)
+
+
+def readme_table(title):
+    """The rows of the README table under the heading `title`, as lists of cells."""
+    block = next(b for b in README.split(title, 1)[1].split("\n\n") if b.startswith("|"))
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in block.splitlines()]
+    return rows[2:]
+
+
+def test_readme_results_are_the_notebooks_and_the_benchmarks():
+    """Every result the README gives is what the committed notebook prints, or a benchmark
+    median named as such."""
+    printed = nbtools.stream_text(nbtools.load())
+    ratio = re.search(r"autoencoder: ([\d.]+) x that of PCA-2", printed).group(1)
+    knn = re.search(r"^held-out 5-NN accuracy\s+([\d.]+)\s+([\d.]+)$", printed, flags=re.M)
+    train = re.search(r"^training time: ([\d.]+) s", printed, flags=re.M).group(1)
+    bench = (ROOT / "BENCHMARK.md").read_text()
+    columns = re.search(r"^\| seed \| (.*) \|$", bench, flags=re.M).group(1).split(" | ")
+    medians = re.search(r"^\| \*\*median\*\* \| (.*) \|$", bench, flags=re.M).group(1)
+    median = dict(zip(columns, (m.strip("* ") for m in medians.split(" | "))))
+    expected = {
+        "held-out MSE, autoencoder / PCA-2": (
+            f"{ratio} ×", f"{float(median['AE / PCA-2 held-out']):.2f} ×"),
+        "held-out 5-NN accuracy, autoencoder": (f"{float(knn[1]):.3f}", median["AE 5-NN"]),
+        "held-out 5-NN accuracy, PCA-2": (f"{float(knn[2]):.3f}", median["PCA-2 5-NN"]),
+        "training time": (f"{train} s", f"{median['training s']} s"),
+        "whole notebook": ("—", f"{median['notebook s']} s"),
+        "whole notebook, every CPU busy": ("—", f"{median['busy: notebook s']} s"),
+    }
+    rows = {r[0]: (r[1], r[2]) for r in readme_table("## Results")}
+    assert rows == expected

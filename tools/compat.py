@@ -1,0 +1,98 @@
+"""Run the notebook on an older stack and compare its answers with the committed run.
+
+    python tools/compat.py [--venv .venv-compat] [--python python3.11]
+
+Builds (once) a virtual environment with the versions in tools/requirements-compat.txt (torch
+2.2, torchvision 0.17, numpy 1.26, matplotlib 3.7: a download of a few GB), runs the notebook
+unchanged in a kernel from it, saves the run to build/compat.ipynb, and compares everything it
+printed, less times, the progress bar and the thread count, with the committed notebook.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+import nbtools
+from run_notebook import execute
+
+ROOT = nbtools.ROOT
+REQUIREMENTS = ROOT / "tools" / "requirements-compat.txt"
+KERNEL = "a05-compat"
+
+
+def build_venv(venv, python):
+    stamp = venv / ".installed"
+    if stamp.is_file() and stamp.read_text() == REQUIREMENTS.read_text():
+        return
+    print(f"==> creating {venv} with the older stack (a download of a few GB)", flush=True)
+    subprocess.run([python, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-r",
+                    str(REQUIREMENTS)], check=True)
+    stamp.write_text(REQUIREMENTS.read_text())
+
+
+def versions(venv):
+    code = ("import sys, torch, torchvision, numpy, matplotlib; print(' '.join(["
+            "'Python ' + sys.version.split()[0], 'torch ' + torch.__version__, "
+            "'torchvision ' + torchvision.__version__, 'numpy ' + numpy.__version__, "
+            "'matplotlib ' + matplotlib.__version__]))")
+    return subprocess.run([str(venv / "bin" / "python"), "-c", code], capture_output=True,
+                          text=True, check=True).stdout.strip()
+
+
+def run(venv):
+    """The notebook executed in a kernel from venv, with JUPYTER_PATH pointing at its spec."""
+    nb = nbtools.load()
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = Path(tmp) / "kernels" / KERNEL
+        spec.mkdir(parents=True)
+        (spec / "kernel.json").write_text(json.dumps({
+            "argv": [str(venv.resolve() / "bin" / "python"), "-m", "ipykernel_launcher", "-f",
+                     "{connection_file}"],
+            "display_name": "a05 on the older stack", "language": "python"}))
+        saved = os.environ.get("JUPYTER_PATH")
+        os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [tmp, saved]))
+        try:
+            execute(nb, ROOT, kernel=KERNEL)
+        finally:
+            if saved is None:
+                os.environ.pop("JUPYTER_PATH")
+            else:
+                os.environ["JUPYTER_PATH"] = saved
+    return nb
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--venv", type=Path, default=ROOT / ".venv-compat")
+    parser.add_argument("--python", default="python3")
+    args = parser.parse_args(argv)
+    build_venv(args.venv, args.python)
+    stack = versions(args.venv)
+    print(f"==> running the notebook on {stack}", flush=True)
+    nb = run(args.venv)
+    out = ROOT / "build" / "compat.ipynb"
+    out.parent.mkdir(exist_ok=True)
+    nbformat.write(nb, str(out))
+    older = nbtools.answers(nbtools.stream_text(nb)).splitlines()
+    committed = nbtools.answers(nbtools.stream_text(nbtools.load())).splitlines()
+    if older != committed:
+        print(f"the answers differ on {stack} (run saved in {out}):")
+        for a, b in zip(older, committed):
+            if a != b:
+                print(f"  older stack: {a}\n  committed:   {b}")
+        if len(older) != len(committed):
+            print(f"  {len(older)} lines printed against {len(committed)}")
+        return 1
+    print(f"same answers on {stack} as in the committed run ({len(committed)} lines "
+          f"compared; run saved in {out})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
