@@ -445,7 +445,7 @@ def test_cpu_threads_fit_the_machine(defs, monkeypatch, usable, quota, idle, thr
     assert f"{usable} CPUs usable" in why
     assert ("quota" in why) == (quota is not None)
     if quota is not None:
-        assert f"a quota of {quota:g} CPUs" in why
+        assert f"a CPU quota of {quota:g}" in why
 
 
 def test_train_falls_back_to_one_thread_when_epochs_slow_down(defs, MyAE, monkeypatch):

@@ -99,8 +99,8 @@ def build(out):
     for file, what, where in rows:
         print(f"  {file:<20}{what:<22}-> {where}")
     if name == nbtools.PLACEHOLDER_NAME:
-        print(f"note: the name is still the placeholder {name!r}; put yours in the notebook's "
-              f"{nbtools.STUDENT_FORMAT} line, then run `make q1 submission`")
+        print(f"note: the name on the PDFs is still the placeholder {name!r}. Put yours in the\n"
+              "      notebook's first line, **Student:**, then run `make q1 submission`.")
 
 
 def main(argv=None):
