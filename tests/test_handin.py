@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import build_q1
 import make_submission
 import nbtools
 from conftest import ROOT, need_tools, pdf_text
@@ -151,8 +152,12 @@ def test_refuses_pdfs_without_the_student(tmp_path, monkeypatch):
                                          "alovelace"):
         make_submission.check_identity(q1, "Ada Lovelace", "alovelace")
     make_submission.check_identity(q1, *nbtools.student())  # the real one passes
+    stamp = build_q1.stamp()
     monkeypatch.setattr(nbtools, "student", lambda nb=None: ("Ada Lovelace", "alovelace"))
     out = tmp_path / "submission"
-    with pytest.raises(SystemExit, match="lacks Ada Lovelace"):
-        make_submission.main(["--out", str(out)])
+    with pytest.raises(SystemExit, match="q1_solution.pdf was not built .* run `make q1`"):
+        make_submission.main(["--out", str(out)])  # a new name makes the Q1 PDF stale
+    monkeypatch.setattr(build_q1, "stamp", lambda student=None: stamp)
+    with pytest.raises(SystemExit, match="page 1 of q1_solution.pdf lacks Ada Lovelace"):
+        make_submission.main(["--out", str(out)])  # and its page 1 is checked too
     assert not out.exists()

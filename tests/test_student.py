@@ -106,3 +106,17 @@ def test_readme_results_are_the_notebooks_and_the_benchmarks():
     }
     rows = {r[0]: (r[1], r[2]) for r in readme_table("## Results")}
     assert rows == expected
+
+
+def test_running_a_notebook_prints_no_kernel_warning(tmp_path):
+    """make run, make test and make bench start kernels through run_notebook.execute."""
+    script = ("import sys, nbformat; sys.path.insert(0, 'tools'); import run_notebook\n"
+              "nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('print(6 * 7)')])\n"
+              f"run_notebook.execute(nb, {str(tmp_path)!r})\n"
+              "print(nb.cells[0].outputs[0].text, end='')\n")
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "42\n"
+    assert "WARNING" not in result.stderr and "without encryption" not in result.stderr, \
+        result.stderr

@@ -74,10 +74,10 @@ def build(out):
         raise SystemExit("q1_solution.pdf is missing; run `make q1`")
     name, watiam = nbtools.student(nb)
     info, q1_pages, _ = check_pdf(q1, (1, 2))
-    check_identity(q1, name, watiam)
     if f"source-sha256:{build_q1.stamp((name, watiam))}" not in info.get("Keywords", ""):
         raise SystemExit("q1_solution.pdf was not built from the current tools/q1_solution.tex,"
                          " tools/q1_check.py and student line; run `make q1`")
+    check_identity(q1, name, watiam)
     staging = Path(tempfile.mkdtemp(dir=out.parent))  # becomes `out` once all is checked
     try:
         shutil.copy(nbtools.NOTEBOOK, staging)

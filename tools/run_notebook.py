@@ -32,10 +32,10 @@ def execute(nb, cwd, parameters=None, timeout=900, kernel="python3"):
     if parameters:
         set_parameters(nb, parameters)
     with tempfile.TemporaryDirectory() as sockets:
-        # local sockets instead of TCP: private to this machine, and the kernel does not warn
         config = Config()
-        config.KernelManager.transport = "ipc"
-        config.KernelManager.ip = os.path.join(sockets, "kernel")
+        if os.name == "posix":  # local sockets, not TCP: private, and the kernel does not warn
+            config.KernelManager.transport = "ipc"
+            config.KernelManager.ip = os.path.join(sockets, "kernel")
         client = NotebookClient(nb, timeout=timeout, kernel_name=kernel, record_timing=False,
                                 config=config, resources={"metadata": {"path": str(cwd)}})
         client.execute()
