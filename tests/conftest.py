@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from unittest.mock import patch
 
 import matplotlib
 import pytest
@@ -53,14 +54,9 @@ def small_run():
     """The notebook run top to bottom in a fresh kernel with SMALL settings and no network."""
     before = tree_digest(ROOT / "files")
     nb = nbtools.load()
-    saved = os.environ.copy()
-    os.environ.update(OFFLINE)
-    os.environ.pop("MPLBACKEND", None)
-    try:
+    with patch.dict(os.environ, OFFLINE):
+        os.environ.pop("MPLBACKEND", None)
         run_notebook.execute(nb, ROOT, parameters=SMALL)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
     return {"nb": nb, "files_before": before, "files_after": tree_digest(ROOT / "files")}
 
 

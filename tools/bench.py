@@ -119,9 +119,7 @@ def table(rows, medians):
     for seed, row in rows.items():
         lines.append(f"| {seed} | " + " | ".join(format(row[k], f) for k, _, f in COLUMNS) + " |")
     lines.append("| **median** | " + " | ".join(f"**{format(medians[k], f)}**"
-                                                 for k, _, f in COLUMNS if k in medians)
-                 + f" | {'all' if all(r['same'] == 'yes' for r in rows.values()) else 'NOT all'}"
-                 " |")
+                                                 for k, _, f in COLUMNS) + " |")
     return "\n".join(lines)
 
 
@@ -156,6 +154,7 @@ def main(argv=None):
               flush=True)
         rows[seed] = run_quiet_and_busy(seed)
     medians = {k: statistics.median(r[k] for r in rows.values()) for k, _, f in COLUMNS if f}
+    medians["same"] = "all" if all(r["same"] == "yes" for r in rows.values()) else "NOT all"
     medians["pick_s_3000"] = pick_seconds()
     settings = ", ".join(f"{k}={params[k]}" for k in
                          ("img_size", "n_digits", "epochs", "batch_size", "lr", "mask"))
@@ -178,7 +177,7 @@ def main(argv=None):
     ])
     print(block)
     write(args.out, block)
-    print(json.dumps({k: round(v, 5) for k, v in medians.items()}))
+    print(json.dumps({k: v if isinstance(v, str) else round(v, 5) for k, v in medians.items()}))
     return 0
 
 

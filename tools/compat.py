@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from unittest.mock import patch
 
 import nbformat
 
@@ -55,15 +56,9 @@ def run(venv):
             "argv": [str(venv.resolve() / "bin" / "python"), "-m", "ipykernel_launcher", "-f",
                      "{connection_file}"],
             "display_name": "a05 on the older stack", "language": "python"}))
-        saved = os.environ.get("JUPYTER_PATH")
-        os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [tmp, saved]))
-        try:
+        path = os.pathsep.join(filter(None, [tmp, os.environ.get("JUPYTER_PATH")]))
+        with patch.dict(os.environ, {"JUPYTER_PATH": path}):
             execute(nb, ROOT, kernel=KERNEL)
-        finally:
-            if saved is None:
-                os.environ.pop("JUPYTER_PATH")
-            else:
-                os.environ["JUPYTER_PATH"] = saved
     return nb
 
 

@@ -129,7 +129,7 @@ def structure_problems(nb):
                 if outside:
                     problems.append(f"{node.name} (code cell {i}) reads names defined outside "
                                     f"the import and definition cells: {', '.join(outside)}")
-    if not any("parameters" in c.metadata.get("tags", []) for c in cells):
+    if parameters_cell(nb) is None:
         problems.append("no code cell is tagged 'parameters'")
     return problems
 
@@ -149,12 +149,15 @@ def exec_definitions(nb=None):
     return namespace
 
 
+def parameters_cell(nb):
+    """The code cell tagged 'parameters', or None."""
+    return next((c for c in code_cells(nb) if "parameters" in c.metadata.get("tags", [])), None)
+
+
 def parameters(nb=None):
     """The values set in the cell tagged 'parameters'."""
-    nb = nb or load()
-    cell = next(c for c in code_cells(nb) if "parameters" in c.metadata.get("tags", []))
     values = {}
-    exec(cell.source, {}, values)
+    exec(parameters_cell(nb or load()).source, {}, values)
     return values
 
 

@@ -23,8 +23,7 @@ import nbtools
 
 def set_parameters(nb, parameters):
     """Override values of the cell tagged 'parameters', as papermill would."""
-    cell = next(c for c in nbtools.code_cells(nb) if "parameters" in c.metadata.get("tags", []))
-    cell.source += "".join(f"\n{k} = {v!r}" for k, v in parameters.items())
+    nbtools.parameters_cell(nb).source += "".join(f"\n{k} = {v!r}" for k, v in parameters.items())
 
 
 def execute(nb, cwd, parameters=None, timeout=900, kernel="python3"):
