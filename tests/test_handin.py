@@ -3,6 +3,7 @@ PDF", nbconvert's default LaTeX template), q1_solution.pdf, and the executed .ip
 import base64
 import io
 import subprocess
+import sys
 
 import nbformat
 import numpy as np
@@ -10,20 +11,54 @@ import pytest
 from PIL import Image
 
 import build_q1
+import export_pdf
 import make_submission
 import nbtools
-from conftest import ROOT, need_tools, pdf_text
+from conftest import ROOT, need_tools, pdf_text, repository_copy
 
 TEXT_WIDTH = 6.5  # inches: letter paper with the template's 1-inch margins
 MAX_WIDTH, MAX_HEIGHT = 0.9 * TEXT_WIDTH, 0.9 * 11  # the template's \adjustimage limits
 
 
+NAME = "Ada Lovelace"  # a student who has put their name in
+
+
+def set_student(path, name):
+    """Put name on the student line of the notebook at path."""
+    nb = nbtools.load(path)
+    first = next(c for c in nb.cells if c.cell_type == "markdown")
+    line = nbtools.STUDENT_LINE.search(first.source)
+    first.source = (first.source[:line.start("name")] + name
+                    + first.source[line.end("name"):])
+    nbformat.write(nb, str(path))
+
+
 @pytest.fixture(scope="module")
-def submission(tmp_path_factory):
+def named_copy(tmp_path_factory):
+    """The repository as a student hands it in: a copy with a real name on the student line,
+    and q1_solution.pdf rebuilt for it by `make q1`."""
     need_tools("xelatex", "pandoc", "pdfinfo", "pdfimages", "pdftotext", "pdftoppm")
-    out = tmp_path_factory.mktemp("handin") / "submission"
-    make_submission.main(["--out", str(out)])
-    return out
+    dest = repository_copy(tmp_path_factory.mktemp("student"))
+    notebook = dest / nbtools.NOTEBOOK.name
+    set_student(notebook, NAME)
+    assert nbtools.student(nbtools.load(notebook)) == (NAME, "jorchard")
+    subprocess.run([sys.executable, "tools/build_q1.py"], cwd=dest, check=True,
+                   capture_output=True)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def handin(named_copy):
+    """`make submission` in that copy: its summary, and the folder it made."""
+    result = subprocess.run([sys.executable, "tools/make_submission.py"], cwd=named_copy,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return result.stdout, named_copy / "submission"
+
+
+@pytest.fixture(scope="module")
+def submission(handin):
+    return handin[1]
 
 
 @pytest.fixture(scope="module")
@@ -31,11 +66,40 @@ def nb_pdf(submission):
     return submission / "a05_jorchard.pdf"
 
 
-def test_the_folder_holds_exactly_the_three_files(submission):
+def test_the_folder_holds_exactly_the_three_files(submission, named_copy, handin):
     assert sorted(p.name for p in submission.iterdir()) == [
         "a05_jorchard.ipynb", "a05_jorchard.pdf", "q1_solution.pdf"]
-    assert (submission / "a05_jorchard.ipynb").read_bytes() == nbtools.NOTEBOOK.read_bytes()
-    assert (submission / "q1_solution.pdf").read_bytes() == (ROOT / "q1_solution.pdf").read_bytes()
+    for name in ("a05_jorchard.ipynb", "q1_solution.pdf"):
+        assert (submission / name).read_bytes() == (named_copy / name).read_bytes()
+    summary = handin[0]
+    assert f"for {NAME} (jorchard)" in summary and "-> D2L" in summary
+    assert "placeholder" not in summary
+
+
+def test_refuses_the_placeholder_name_and_says_what_to_do(tmp_path, monkeypatch):
+    """A notebook that still says "Your Name": nothing is built, and the message says where the
+    name goes and what to run next."""
+    need_tools("pdfinfo", "pdfimages", "pdftotext")
+    notebook = tmp_path / nbtools.NOTEBOOK.name
+    notebook.write_bytes(nbtools.NOTEBOOK.read_bytes())
+    set_student(notebook, nbtools.PLACEHOLDER_NAME)
+    monkeypatch.setattr(nbtools, "NOTEBOOK", notebook)
+    out = tmp_path / "submission"
+    with pytest.raises(SystemExit, match=r"(?s)placeholder 'Your Name'.*\*\*Student:\*\* Your "
+                                         r"Name \(WatIAM ID: yourid\).*make q1 submission"):
+        make_submission.main(["--out", str(out)])
+    assert not out.exists()
+
+
+def test_make_pdf_notes_the_placeholder(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(export_pdf, "export", lambda notebook, out: out)
+    notebook = tmp_path / nbtools.NOTEBOOK.name
+    for name, noted in [(nbtools.PLACEHOLDER_NAME, True), (NAME, False)]:
+        notebook.write_bytes(nbtools.NOTEBOOK.read_bytes())
+        set_student(notebook, name)
+        export_pdf.main([str(notebook), "--out", str(tmp_path / "x.pdf")])
+        said = capsys.readouterr().out
+        assert ("note: the name on the PDFs is still the placeholder" in said) == noted
 
 
 def test_notebook_pdf_has_every_figure_and_section(nb_pdf):
@@ -43,24 +107,18 @@ def test_notebook_pdf_has_every_figure_and_section(nb_pdf):
     words = " ".join(pdf_text(nb_pdf).split())
     for heading in ("1 A. The autoencoder", "2 B. Training", "3 C. The latent space",
                     "4 D. One reconstruction per class", "5 E. Exploring the latent space",
-                    "How good is the embedding?"):
+                    "6 Beyond the assignment"):
         assert heading in words, heading
-    assert "chosen class:" in words and "held-out 5-NN accuracy" in words
+    assert "overlap of" in words and "held-out 5-NN accuracy" in words
 
 
 def test_page_one_has_the_title_once_and_the_student(nb_pdf, submission):
-    name, watiam = nbtools.student()
+    name, watiam = NAME, "jorchard"
     for pdf in (nb_pdf, submission / "q1_solution.pdf"):
         first = " ".join(make_submission.first_page_text(pdf).split())
         assert name in first and watiam in first, pdf.name
     first = " ".join(make_submission.first_page_text(nb_pdf).split())
     assert first.count("Question 2") == 1
-
-
-def test_markdown_math_renders(nb_pdf):
-    words = pdf_text(nb_pdf)
-    assert "⊛" in words  # \circledast in the Question 1 note
-    assert "$" not in "".join(line for line in words.splitlines() if "⊛" in line)
 
 
 def test_progress_bar_is_one_clean_line(nb_pdf):
@@ -116,9 +174,17 @@ def test_at_most_one_page_before_the_end_is_mostly_empty(nb_pdf, tmp_path):
     subprocess.run(["pdftoppm", "-png", "-r", "20", str(nb_pdf), str(tmp_path / "p")],
                    check=True)
     pages = sorted(tmp_path.glob("p-*.png"))
-    assert len(pages) <= 24
     shares = [empty_share(p) for p in pages[:-1]]
     assert sum(s > 0.4 for s in shares) <= 1, [f"{s:.0%}" for s in shares]
+
+
+def test_a_marker_reads_at_most_14_pages_with_part_e_done_by_page_10(nb_pdf):
+    """Part E's answer ends with its fifth figure, the scatter plot with the stars."""
+    assert int(make_submission.pdf_info(nb_pdf)["Pages"]) <= 14
+    listing = subprocess.run(["pdfimages", "-list", str(nb_pdf)], capture_output=True,
+                             text=True, check=True).stdout.splitlines()[2:]
+    pages = [int(row.split()[0]) for row in listing if row.split()[2] == "image"]
+    assert len(pages) == 7 and pages[4] <= 10, pages
 
 
 def test_empty_share_sees_a_half_empty_page(tmp_path):
@@ -161,3 +227,29 @@ def test_refuses_pdfs_without_the_student(tmp_path, monkeypatch):
     with pytest.raises(SystemExit, match="page 1 of q1_solution.pdf lacks Ada Lovelace"):
         make_submission.main(["--out", str(out)])  # and its page 1 is checked too
     assert not out.exists()
+
+
+def test_a_failed_export_leaves_the_pdf_as_it_was(tmp_path):
+    need_tools("xelatex", "pandoc")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
+        "**Student:** Ada (WatIAM ID: ada)\n\n\\undefinedcommandforthistest")])
+    nb.metadata[nbtools.METADATA_KEY] = {"code_sha256": nbtools.source_digest(nb)}
+    notebook, out = tmp_path / "broken.ipynb", tmp_path / "broken.pdf"
+    nbformat.write(nb, str(notebook))
+    out.write_bytes(b"the PDF from before")
+    with pytest.raises(SystemExit, match="the export failed; .*broken.pdf left as it was"):
+        export_pdf.export(notebook, out)
+    assert out.read_bytes() == b"the PDF from before"
+
+
+def test_a_failed_q1_build_leaves_the_pdf_as_it_was(tmp_path, monkeypatch):
+    need_tools("xelatex")
+    broken = tmp_path / "q1_solution.tex"
+    broken.write_text("\\documentclass{article}\\begin{document}\\undefinedcommandforthistest"
+                      "\\end{document}\n")
+    monkeypatch.setattr(build_q1, "SOURCE", broken)
+    out = tmp_path / "q1.pdf"
+    out.write_bytes(b"the PDF from before")
+    with pytest.raises(SystemExit, match="xelatex failed; .*q1.pdf left as it was"):
+        build_q1.build(out)
+    assert out.read_bytes() == b"the PDF from before"

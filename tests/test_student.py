@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 
 import nbtools
-from conftest import ROOT
+from conftest import ROOT, benchmark_medians
 
 README = (ROOT / "README.md").read_text()
 
@@ -84,27 +84,20 @@ def readme_table(title):
     return rows[2:]
 
 
-def test_readme_results_are_the_notebooks_and_the_benchmarks():
-    """Every result the README gives is what the committed notebook prints, or a benchmark
-    median named as such."""
-    printed = nbtools.stream_text(nbtools.load())
-    ratio = re.search(r"autoencoder: ([\d.]+) x that of PCA-2", printed).group(1)
-    knn = re.search(r"^held-out 5-NN accuracy\s+([\d.]+)\s+([\d.]+)$", printed, flags=re.M)
-    train = re.search(r"^training time: ([\d.]+) s", printed, flags=re.M).group(1)
-    bench = (ROOT / "BENCHMARK.md").read_text()
-    columns = re.search(r"^\| seed \| (.*) \|$", bench, flags=re.M).group(1).split(" | ")
-    medians = re.search(r"^\| \*\*median\*\* \| (.*) \|$", bench, flags=re.M).group(1)
-    median = dict(zip(columns, (m.strip("* ") for m in medians.split(" | "))))
+def test_readme_results_are_the_benchmarks():
+    """Every result the README gives is a benchmark median, as BENCHMARK.md records it. (Runs
+    on other machines differ from these within the spread that test_committed_notebook.py
+    allows; nothing here depends on the machine that runs the tests.)"""
+    median = benchmark_medians()
     expected = {
-        "held-out MSE, autoencoder / PCA-2": (
-            f"{ratio} ×", f"{float(median['AE / PCA-2 held-out']):.2f} ×"),
-        "held-out 5-NN accuracy, autoencoder": (f"{float(knn[1]):.3f}", median["AE 5-NN"]),
-        "held-out 5-NN accuracy, PCA-2": (f"{float(knn[2]):.3f}", median["PCA-2 5-NN"]),
-        "training time": (f"{train} s", f"{median['training s']} s"),
-        "whole notebook": ("—", f"{median['notebook s']} s"),
-        "whole notebook, every CPU busy": ("—", f"{median['busy: notebook s']} s"),
+        "held-out MSE, autoencoder / PCA-2": f"{float(median['AE / PCA-2 held-out']):.2f} ×",
+        "held-out 5-NN accuracy, autoencoder": median["AE 5-NN"],
+        "held-out 5-NN accuracy, PCA-2": median["PCA-2 5-NN"],
+        "training": f"{median['training s']} s",
+        "whole notebook": f"{median['notebook s']} s",
+        "whole notebook, every CPU busy": f"{median['busy: notebook s']} s",
     }
-    rows = {r[0]: (r[1], r[2]) for r in readme_table("## Results")}
+    rows = {r[0]: r[1] for r in readme_table("## Results")}
     assert rows == expected
 
 

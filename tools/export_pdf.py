@@ -45,6 +45,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     out = export(args.notebook, args.out or args.notebook.with_suffix(".pdf"))
     print(f"wrote {out}")
+    if nbtools.student(nbtools.load(args.notebook))[0] == nbtools.PLACEHOLDER_NAME:
+        print(f"note: {nbtools.placeholder_note()}")
 
 
 if __name__ == "__main__":

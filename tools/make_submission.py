@@ -73,6 +73,8 @@ def build(out):
     if not q1.is_file():
         raise SystemExit("q1_solution.pdf is missing; run `make q1`")
     name, watiam = nbtools.student(nb)
+    if name == nbtools.PLACEHOLDER_NAME:
+        raise SystemExit(nbtools.placeholder_note())
     info, q1_pages, _ = check_pdf(q1, (1, 2))
     if f"source-sha256:{build_q1.stamp((name, watiam))}" not in info.get("Keywords", ""):
         raise SystemExit("q1_solution.pdf was not built from the current tools/q1_solution.tex,"
@@ -98,9 +100,6 @@ def build(out):
     print(f"{out}/ is ready, for {name} ({watiam}):")
     for file, what, where in rows:
         print(f"  {file:<20}{what:<22}-> {where}")
-    if name == nbtools.PLACEHOLDER_NAME:
-        print(f"note: the name on the PDFs is still the placeholder {name!r}. Put yours in the\n"
-              "      notebook's first line, **Student:**, then run `make q1 submission`.")
 
 
 def main(argv=None):

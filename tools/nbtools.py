@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import nbformat
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "a05_jorchard.ipynb"
@@ -38,6 +39,12 @@ def student(nb=None):
         raise SystemExit("the notebook's first markdown cell needs a line that reads "
                          f"{STUDENT_FORMAT}, with your name and WatIAM ID")
     return found["name"], found["watiam"]
+
+
+def placeholder_note():
+    """What to do while the student line still holds the placeholder name."""
+    return (f"the name on the PDFs is still the placeholder {PLACEHOLDER_NAME!r}. Put yours in "
+            f"the notebook's first line,\n  {STUDENT_FORMAT}\nthen run `make q1 submission`.")
 
 
 def code_cells(nb):
@@ -195,11 +202,68 @@ def stream_text(nb):
 
 
 def answers(text):
-    """What a run printed, less what depends on the machine and its load: the progress bar,
-    the thread count and every time in seconds."""
+    """What a run printed, less what depends on the machine and its load: the progress bar
+    and every time in seconds."""
     kept = [re.sub(r"\b\d+(\.\d+)? s\b", "<time> s", line) for line in text.splitlines()
-            if not line.startswith(("training:", "CPU threads:"))]
+            if not line.startswith("training:")]
     return "\n".join(kept)
+
+
+NUMBER = r"(-?[\d.]+)"
+RESULTS = {  # what the notebook prints: the answers of part E and the comparison with PCA
+    "part E": rf"^class (\d+): A = \({NUMBER}, {NUMBER}\), B = \({NUMBER}, {NUMBER}\)$",
+    "overlap": rf"^overlap of (\d+) and (\d+): C = \({NUMBER}, {NUMBER}\)$",
+    "training MSE": rf"^training MSE +{NUMBER} +{NUMBER}$",
+    "held-out MSE": rf"^held-out MSE +{NUMBER} +{NUMBER}$",
+    "5-NN": rf"^held-out 5-NN accuracy +{NUMBER} +{NUMBER}$",
+    "ratio": rf"^held-out MSE of the autoencoder: {NUMBER} x that of PCA-2$",
+    "training s": rf"^training time: {NUMBER} s",
+}
+
+
+def results(text):
+    """The answers a run printed, as numbers: the chosen class, A, B, the overlapping classes,
+    C, and the autoencoder's and PCA's errors and 5-NN accuracies."""
+    found = {}
+    for key, pattern in RESULTS.items():
+        match = re.search(pattern, text, flags=re.M)
+        if match is None:
+            raise ValueError(f"the run did not print its {key} line")
+        found[key] = [float(v) for v in match.groups()]
+    (cls, *ab), (c1, c2, *c) = found.pop("part E"), found.pop("overlap")
+    return {"class": int(cls), "A": ab[:2], "B": ab[2:], "overlap": (int(c1), int(c2)), "C": c,
+            "ae_train_mse": found["training MSE"][0], "pca_train_mse": found["training MSE"][1],
+            "ae_test_mse": found["held-out MSE"][0], "pca_test_mse": found["held-out MSE"][1],
+            "ae_knn": found["5-NN"][0], "pca_knn": found["5-NN"][1],
+            "ratio": found["ratio"][0], "train_s": found["training s"][0]}
+
+
+# How far two runs of the same code may differ on another CPU or library stack (measured in
+# BENCHMARK.md): the same choices in part E, numbers within 0.01, points within POINT_TOLERANCE
+# in latent units (the codes span about 12).
+NUMBER_TOLERANCE = 0.01
+POINT_TOLERANCE = 0.5
+
+
+def differences(run, reference, numbers=NUMBER_TOLERANCE, points=POINT_TOLERANCE):
+    """How two runs' results (from `results`) differ beyond the tolerances; [] when they agree."""
+    found = []
+    for key in ("class", "overlap"):
+        if tuple(np.atleast_1d(run[key])) != tuple(np.atleast_1d(reference[key])):
+            found.append(f"{key}: {run[key]} against {reference[key]}")
+    def far(p, q):
+        return np.hypot(*np.subtract(p, q)) > points
+
+    ends = (run["A"], run["B"]), (reference["A"], reference["B"])
+    if (far(ends[0][0], ends[1][0]) or far(ends[0][1], ends[1][1])) and (
+            far(ends[0][0], ends[1][1]) or far(ends[0][1], ends[1][0])):  # either way round
+        found.append(f"A and B: {ends[0]} against {ends[1]}")
+    if far(run["C"], reference["C"]):
+        found.append(f"C: {run['C']} against {reference['C']}")
+    for key in ("ratio", "ae_knn", "pca_knn", "ae_test_mse", "pca_test_mse"):
+        if abs(run[key] - reference[key]) > numbers:
+            found.append(f"{key}: {run[key]} against {reference[key]}")
+    return found
 
 
 def image_count(nb):
