@@ -2,6 +2,7 @@
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -126,7 +127,6 @@ def pdf_text(path, layout=True):
 
 def benchmark_medians():
     """The median row of the results table in BENCHMARK.md, by column name."""
-    import re
     bench = (ROOT / "BENCHMARK.md").read_text()
     columns = re.search(r"^\| seed \| (.*) \|$", bench, flags=re.M).group(1).split(" | ")
     medians = re.search(r"^\| \*\*median\*\* \| (.*) \|$", bench, flags=re.M).group(1)

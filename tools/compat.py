@@ -87,5 +87,6 @@ def main(argv=None):
           f"ratio {older['ratio']}, 5-NN {older['ae_knn']} (run saved in {out})")
     return 0
 
+
 if __name__ == "__main__":
     sys.exit(main())

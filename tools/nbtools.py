@@ -247,18 +247,16 @@ POINT_TOLERANCE = 0.5
 
 def differences(run, reference, numbers=NUMBER_TOLERANCE, points=POINT_TOLERANCE):
     """How two runs' results (from `results`) differ beyond the tolerances; [] when they agree."""
-    found = []
-    for key in ("class", "overlap"):
-        if tuple(np.atleast_1d(run[key])) != tuple(np.atleast_1d(reference[key])):
-            found.append(f"{key}: {run[key]} against {reference[key]}")
-    def far(p, q):
-        return np.hypot(*np.subtract(p, q)) > points
+    found = [f"{key}: {run[key]} against {reference[key]}" for key in ("class", "overlap")
+             if run[key] != reference[key]]
 
-    ends = (run["A"], run["B"]), (reference["A"], reference["B"])
-    if (far(ends[0][0], ends[1][0]) or far(ends[0][1], ends[1][1])) and (
-            far(ends[0][0], ends[1][1]) or far(ends[0][1], ends[1][0])):  # either way round
-        found.append(f"A and B: {ends[0]} against {ends[1]}")
-    if far(run["C"], reference["C"]):
+    def apart(p, q):
+        return np.hypot(*np.subtract(p, q))
+
+    (a, b), (ra, rb) = (run["A"], run["B"]), (reference["A"], reference["B"])
+    if min(max(apart(a, ra), apart(b, rb)), max(apart(a, rb), apart(b, ra))) > points:
+        found.append(f"A and B: {(a, b)} against {(ra, rb)}")  # either way round
+    if apart(run["C"], reference["C"]) > points:
         found.append(f"C: {run['C']} against {reference['C']}")
     for key in ("ratio", "ae_knn", "pca_knn", "ae_test_mse", "pca_test_mse"):
         if abs(run[key] - reference[key]) > numbers:
