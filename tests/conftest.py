@@ -1,4 +1,4 @@
-"""Shared fixtures: the notebook, its extracted definitions, and fresh runs of it."""
+"""Shared fixtures: the notebooks, their extracted definitions, and fresh runs of them."""
 import hashlib
 import json
 import os
@@ -29,10 +29,23 @@ OFFLINE = {"http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:
 # appended to a run: the classes of the 10 training codes nearest to A, B and C
 PROBE = """
 import json as _json
-_z = latent_codes(net, x_train)
+_z = net.encode(x_train).detach().cpu()
 _near = {name: t_train[(_z - torch.as_tensor(p).float()).norm(dim=1).argsort()[:10]]
-         for name, p in zip('ABC', [a, b, o])}
+         for name, p in zip('ABC', [A, B, C])}
 print('PROBE', _json.dumps({k: v.tolist() for k, v in _near.items()}))
+_figs = [plot_points(net, x_train, t_train, {'A': A, 'B': B, 'C': C})]
+if 'plot_latent_map' in dir():
+    _figs.append(plot_latent_map(net, x_train, t_train))
+_overlaps = 0
+for _fig in _figs:
+    _fig.canvas.draw()
+    _r = _fig.canvas.get_renderer()
+    for _ax in _fig.axes:
+        _boxes = [_t.get_window_extent(_r) for _t in _ax.texts]
+        _overlaps += sum(_p.overlaps(_q) for _i, _p in enumerate(_boxes)
+                         for _q in _boxes[_i + 1:])
+    plt.close(_fig)
+print('LABEL OVERLAPS', _overlaps, 'IN', len(_figs), 'FIGURES')
 """
 
 
@@ -45,6 +58,12 @@ def nb():
 def defs(nb):
     """What the autotester sees: the import cell and the definition cells, run on their own."""
     return nbtools.exec_definitions(nb)
+
+
+@pytest.fixture(scope="session")
+def extras(nb):
+    """The hand-in's definitions with the companion's definitions run on top of them."""
+    return nbtools.exec_definitions(nb, nbtools.load(nbtools.COMPANION))
 
 
 def tree_digest(folder):
@@ -60,10 +79,13 @@ def offline(monkeypatch):
         monkeypatch.setenv(k, v)
 
 
-def run(parameters=None, env=None, cwd=ROOT, probe=True):
-    """The notebook run top to bottom in a fresh kernel, offline, with parameters overridden
-    and environment variables set for the kernel; a PROBE cell appended when asked."""
+def run(parameters=None, env=None, cwd=ROOT, probe=True, extras=False):
+    """The hand-in run top to bottom in a fresh kernel, offline, with parameters overridden
+    and environment variables set for the kernel; with extras, the companion's cells run after
+    it in the same kernel; a PROBE cell appended when asked."""
     nb = nbtools.load(Path(cwd) / nbtools.NOTEBOOK.name)
+    if extras:
+        nb = nbtools.with_extras(nb)
     if probe:
         nb.cells.append(nbformat.v4.new_code_cell(PROBE))
     with patch.dict(os.environ, {**OFFLINE, **(env or {})}):
@@ -78,11 +100,20 @@ def probe(nb):
     return json.loads(line.split(" ", 1)[1])
 
 
+def label_overlaps(nb):
+    """What the PROBE cell found: (overlapping label pairs, figures checked) in part E's figure
+    and, in a run with the extras, the map."""
+    line = next(x for x in nbtools.stream_text(nb).splitlines()
+                if x.startswith("LABEL OVERLAPS"))
+    return int(line.split()[2]), int(line.split()[4])
+
+
 @pytest.fixture(scope="session")
 def small_run():
-    """The notebook with SMALL settings, offline, and whether it changed files/."""
+    """The hand-in and the companion's extras with SMALL settings, offline, and whether the
+    run changed files/."""
     before = tree_digest(ROOT / "files")
-    nb = run(SMALL)
+    nb = run(SMALL, extras=True)
     return {"nb": nb, "files_before": before, "files_after": tree_digest(ROOT / "files")}
 
 
@@ -119,9 +150,10 @@ def need_tools(*names):
         pytest.skip(why)
 
 
-def pdf_text(path, layout=True):
-    """The text pdftotext reads from a PDF."""
-    args = ["pdftotext", *(["-layout"] if layout else []), str(path), "-"]
+def pdf_text(path, layout=True, pages=None):
+    """The text pdftotext reads from a PDF, or from its pages (first, last)."""
+    span = ["-f", str(pages[0]), "-l", str(pages[1])] if pages else []
+    args = ["pdftotext", *(["-layout"] if layout else []), *span, str(path), "-"]
     return subprocess.run(args, capture_output=True, text=True, check=True).stdout
 
 

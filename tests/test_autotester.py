@@ -2,6 +2,7 @@
 import ast
 import shutil
 
+import matplotlib.markers
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -141,27 +142,63 @@ def test_follows_the_network_to_its_device(MyAE):
     assert net.decode(torch.zeros(3, 2)).device.type == "meta"
 
 
+def adam(net, lr=3e-3):
+    """The optimiser the notebook gives train."""
+    return torch.optim.Adam(net.parameters(), lr=lr, betas=(0.9, 0.98))
+
+
 def test_train_lowers_the_loss_and_is_repeatable(defs, MyAE):
     x = torch.rand(64, 49) * (torch.rand(1, 49) > 0.5)
-    runs = []
+    runs, weights = [], []
     for _ in range(2):
         torch.manual_seed(3)
         net = MyAE(49, 2)
-        runs.append(defs["train"](net, x, epochs=40, batch_size=16, lr=3e-3, seed=5))
+        runs.append(defs["train"](net, adam(net), x, epochs=40, batch_size=16, seed=5,
+                                  noise=0.1))
+        weights.append(torch.cat([p.detach().flatten() for p in net.parameters()]))
     losses = runs[0]
     assert len(losses) == 40 and losses[-1] < 0.6 * losses[0]
-    assert runs[0] == runs[1]
-    assert not net.training  # left ready for evaluation
+    assert runs[0] == runs[1] and torch.equal(*weights)
 
 
-def test_train_hides_pixels_when_asked(defs, MyAE):
-    x = torch.rand(64, 49) * (torch.rand(1, 49) > 0.5)
+def test_train_keeps_the_average_weights_of_the_second_half(defs, MyAE, capsys):
+    """The network train leaves behind holds the mean of its weights after each optimiser
+    step of the second half of the epochs; the loss is printed every 50 epochs and at the
+    end."""
+    torch.manual_seed(0)
+    net = MyAE(49, 2)
+    opt = adam(net)
+    seen = []
+    opt.register_step_post_hook(
+        lambda *_: seen.append([p.detach().clone() for p in net.parameters()]))
+    losses = defs["train"](net, opt, torch.rand(32, 49), epochs=4, batch_size=8, seed=1,
+                           noise=0.2)
+    assert len(seen) == 16  # 4 steps in each of 4 epochs
+    for i, p in enumerate(net.parameters()):
+        torch.testing.assert_close(p.detach(), torch.stack([s[i] for s in seen[8:]]).mean(0))
+    assert capsys.readouterr().out == f"epoch 4: loss {losses[-1]:.4f}\n"
+
+
+def test_train_prints_the_loss_every_50_epochs(defs, MyAE, capsys):
+    net = MyAE(49, 2)
+    losses = defs["train"](net, adam(net), torch.rand(20, 1, 7, 7, dtype=torch.float64),
+                           epochs=120, batch_size=20)
+    assert capsys.readouterr().out.splitlines() == [
+        f"epoch {e}: loss {losses[e - 1]:.4f}" for e in (50, 100, 120)]
+
+
+def test_train_adds_noise_when_asked(defs, MyAE):
+    """Images that two numbers describe exactly: clean inputs are easy to reconstruct, inputs
+    under heavy noise are not."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.sigmoid(3 * torch.rand(64, 2, generator=g) @ torch.randn(2, 49, generator=g))
     final = {}
-    for mask in (0.0, 0.6):
+    for noise in (0.0, 2.0):
         torch.manual_seed(3)
-        final[mask] = defs["train"](MyAE(49, 2), x, epochs=30, batch_size=16, lr=3e-3,
-                                    seed=5, mask=mask)[-1]
-    assert final[0.6] > 1.2 * final[0.0]  # hiding pixels makes the task harder
+        net = MyAE(49, 2)
+        final[noise] = defs["train"](net, adam(net), x, epochs=30, batch_size=16, seed=5,
+                                     noise=noise)[-1]
+    assert final[2.0] > 2 * final[0.0]  # noisy inputs make the task harder
 
 
 def scattered(ax):
@@ -176,16 +213,35 @@ def test_plot_latent_the_courses_way_with_a_dataloader(defs, MyAE):
     net = MyAE(64, 2)
     x, labels = torch.rand(30, 1, 8, 8), torch.arange(30) % 3
     loader = torch.utils.data.DataLoader(list(zip(x, labels)), batch_size=4)
-    z = defs["latent_codes"](net, x).numpy()
+    z = net.encode(x).detach().numpy()
     ax = defs["plot_latent"](net, loader)
     assert isinstance(ax, plt.Axes)
     points = scattered(ax)
     assert sorted(points) == ["0", "1", "2"] and sum(map(len, points.values())) == 30
     np.testing.assert_allclose(points["1"], z[labels.numpy() == 1], rtol=1e-5, atol=1e-6)
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["0", "1", "2"]
     two = scattered(defs["plot_latent"](net, loader, num_batches=2))  # the first 8 images
     assert sum(map(len, two.values())) == 8
     np.testing.assert_allclose(two["0"], z[[0, 3, 6]], rtol=1e-5, atol=1e-6)
+    plt.close("all")
+
+
+def test_plot_latent_draws_each_code_as_its_digit(defs, MyAE):
+    """Read in grey print, the scatter still tells the classes apart: every point is drawn as
+    the digit of its class, each class in its own colour."""
+    net = MyAE(64, 2)
+    x, labels = torch.rand(40, 64), torch.arange(40) % 10
+    ax = defs["plot_latent"](net, [(x, labels)])
+    assert len(ax.collections) == 10
+    colours = set()
+    for c, points in enumerate(ax.collections):
+        assert points.get_label() == str(c) and len(points.get_offsets()) == 4
+        path = points.get_paths()[0]  # the marker: the glyph of the digit, not a dot
+        expected = matplotlib.markers.MarkerStyle(f"${c}$").get_path()
+        np.testing.assert_allclose(path.vertices, expected.vertices)
+        colours.add(tuple(points.get_facecolor()[0]))
+    assert len(colours) == 10
+    shared, own = plt.subplots()
+    assert defs["plot_latent"](net, [(x, labels)], ax=own) is own and len(own.collections) == 10
     plt.close("all")
 
 
@@ -265,6 +321,8 @@ def test_without_files_or_network_it_says_what_to_do_and_leaves_nothing(
     message = str(err.value)
     assert message.startswith("no MNIST in files/ (RuntimeError: Error downloading")
     assert "\n" not in message and "next to it" in message and "run online" in message
+    cause = message.split(" (", 1)[1].split("). Put the folder")[0]
+    assert len(cause) <= 150 and cause.endswith((" [...]", ">", ".")), cause  # whole words
     assert "git " not in message and "tools/" not in message  # fixes a grader can follow
     assert list(tmp_path.iterdir()) == []  # no empty folders left behind
 
@@ -279,8 +337,8 @@ def test_a_folder_without_the_digits_is_named_and_kept(defs, tmp_path, offline):
     assert (root / "MNIST" / "raw").is_dir()  # it was there before
 
 
-def test_knn_accuracy(defs):
-    knn = defs["knn_accuracy"]
+def test_knn_accuracy(extras):
+    knn = extras["knn_accuracy"]
     z = torch.tensor([[0.0, 0], [0.1, 0], [0, 0.1], [5, 5], [5.1, 5], [5, 5.1]])
     t = torch.tensor([0, 0, 0, 1, 1, 1])
     assert knn(z, t, z + 0.01, t, k=3) == 1.0
@@ -288,13 +346,13 @@ def test_knn_accuracy(defs):
     assert knn(z, t, torch.tensor([[0.0, 0], [5, 5]]), torch.tensor([0, 0]), k=3) == 0.5
 
 
-def test_evaluate_reports_both_models(defs, MyAE):
+def test_evaluate_reports_both_models(extras, MyAE):
     torch.manual_seed(0)
     net = MyAE(49, 2)
     g = torch.Generator().manual_seed(0)
     x = torch.rand(40, 49, generator=g) * torch.linspace(0, 1, 49)
     t = torch.arange(40) % 4
-    r = defs["evaluate"](net, x[:30], t[:30], x[30:], t[30:])
+    r = extras["evaluate"](net, x[:30], t[:30], x[30:], t[30:])
     assert set(r) == {"autoencoder", "PCA"}
     y = net(x[30:]).detach()
     assert r["autoencoder"][1] == pytest.approx(torch.nn.functional.mse_loss(y, x[30:]).item())

@@ -1,5 +1,6 @@
 """The grader's run: restart the kernel and run every cell, small and full size, offline, on a
-quiet and a busy CPU and with another CPU's instruction set."""
+quiet and a busy CPU and with another CPU's instruction set; and the companion notebook, run as
+it is, on top of the hand-in."""
 import os
 import platform
 import re
@@ -13,7 +14,7 @@ from nbclient.exceptions import CellExecutionError
 
 import nbtools
 import run_notebook
-from conftest import SMALL, probe, run
+from conftest import ROOT, SMALL, label_overlaps, probe, run
 
 BUSY_LOOP = "import time\nend = time.time() + 300\nwhile time.time() < end:\n    pass"
 # PyTorch's and MKL's instruction sets, forced: as on an AVX2-only CPU, and on an older one
@@ -34,14 +35,15 @@ def test_every_cell_runs_without_error(small_run):
 
 def test_the_small_settings_took_effect(small_run):
     text = nbtools.stream_text(small_run["nb"])
-    assert "images: 14x14 = 196 pixels" in text
-    assert "training digits: (300, 196); held-out digits: (200, 196)" in text
-    assert "25 epochs in" in text
+    assert "Adam, lr 0.004, batch size 64, 25 epochs, data (300, 196)" in text
+    assert "epoch 25: loss" in text
+    assert "held-out MSE" in text
 
 
 def test_every_figure_is_drawn(small_run):
-    # loss curve, C scatter, D reconstructions, E decoded points, E stars, map, path
-    assert nbtools.image_count(small_run["nb"]) == 7
+    # the hand-in's C scatter, D reconstructions and E points; the companion's map and path
+    assert nbtools.image_count(small_run["nb"]) == 5
+    assert label_overlaps(small_run["nb"]) == (0, 2)
 
 
 def test_part_e_and_the_comparison_print_their_results(small_run):
@@ -61,7 +63,7 @@ def test_a_busy_cpu_changes_no_answer(small_run):
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     loops = [subprocess.Popen([sys.executable, "-c", BUSY_LOOP]) for _ in range(cpus)]
     try:
-        busy = run(SMALL)
+        busy = run(SMALL, extras=True)
     finally:
         for loop in loops:
             loop.kill()
@@ -79,7 +81,7 @@ def test_another_cpu_makes_the_same_choices():
     if not re.search(r"x86|amd64|i\d86", platform.machine(), re.I):
         pytest.skip("the instruction sets forced here are x86's")
     settings = {"img_size": 14}
-    first, second = run(settings, AVX2), run(settings, OLDER)
+    first, second = run(settings, AVX2, extras=True), run(settings, OLDER, extras=True)
     a, b = (nbtools.results(nbtools.stream_text(nb)) for nb in (first, second))
     assert nbtools.differences(a, b) == []
     for nb, found in [(first, a), (second, b)]:
@@ -99,7 +101,7 @@ def test_the_notebook_alone_offline_says_what_is_missing(tmp_path, offline):
     message = re.sub(r"\x1b\[[0-9;]*m", "", str(err.value))  # without the colours
     line = next(x for x in message.splitlines() if x.startswith("RuntimeError: no MNIST"))
     assert "in files/" in line and "next to it" in line and "run online" in line
-    assert "Error downloading" in line
+    assert "Error downloading" in line and " [...]). Put the folder" in line  # cut at a word
     assert "Traceback" not in message.split("RuntimeError: no MNIST")[1]  # no chained errors
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a05_jorchard.ipynb"]
     failed = [c for c in nbtools.code_cells(nb)
@@ -118,3 +120,20 @@ def test_a_failed_run_leaves_the_saved_notebook_as_it_was(tmp_path, capsys):
     assert path.read_bytes() == before
     assert f"the run failed; {path} was left as it was" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a05_test.ipynb"]
+
+
+def test_the_companion_runs_the_hand_in_then_adds_its_extras(tmp_path, offline):
+    """explore_latent.ipynb as a student opens it, next to the hand-in (here with the small
+    settings) and files/: a fresh kernel, offline; it prints the hand-in's answers, draws only
+    its own two figures, and compares with PCA."""
+    handin = nbtools.load()
+    run_notebook.set_parameters(handin, {**SMALL, "data_root": str(ROOT / "files")})
+    nbformat.write(handin, str(tmp_path / nbtools.NOTEBOOK.name))
+    companion = nbtools.load(nbtools.COMPANION)
+    run_notebook.execute(companion, tmp_path)
+    text = nbtools.stream_text(companion)
+    found = nbtools.results(text)
+    assert "data (300, 196)" in text and found["class"] in range(10)
+    assert 0 < found["ratio"] < 2 and 0 < found["ae_knn"] <= 1
+    assert nbtools.image_count(companion) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == [nbtools.NOTEBOOK.name]

@@ -86,7 +86,8 @@ def test_refuses_the_placeholder_name_and_says_what_to_do(tmp_path, monkeypatch)
     monkeypatch.setattr(nbtools, "NOTEBOOK", notebook)
     out = tmp_path / "submission"
     with pytest.raises(SystemExit, match=r"(?s)placeholder 'Your Name'.*\*\*Student:\*\* Your "
-                                         r"Name \(WatIAM ID: yourid\).*make q1 submission"):
+                                         r"Name \(WatIAM ID: yourid\).*tools/build_q1.py.*"
+                                         r"tools/make_submission.py"):
         make_submission.main(["--out", str(out)])
     assert not out.exists()
 
@@ -106,10 +107,10 @@ def test_notebook_pdf_has_every_figure_and_section(nb_pdf):
     assert make_submission.pdf_image_count(nb_pdf) == nbtools.image_count(nbtools.load())
     words = " ".join(pdf_text(nb_pdf).split())
     for heading in ("1 A. The autoencoder", "2 B. Training", "3 C. The latent space",
-                    "4 D. One reconstruction per class", "5 E. Exploring the latent space",
-                    "6 Beyond the assignment"):
+                    "4 D. One reconstruction per class", "5 E. Exploring the latent space"):
         assert heading in words, heading
-    assert "overlap of" in words and "held-out 5-NN accuracy" in words
+    assert "6 " not in words.split("5 E. Exploring")[1][:3]
+    assert "overlap of" in words and "held-out" not in words  # the extras are not handed in
 
 
 def test_page_one_has_the_title_once_and_the_student(nb_pdf, submission):
@@ -121,9 +122,9 @@ def test_page_one_has_the_title_once_and_the_student(nb_pdf, submission):
     assert first.count("Question 2") == 1
 
 
-def test_progress_bar_is_one_clean_line(nb_pdf):
-    lines = [line for line in pdf_text(nb_pdf).splitlines() if "training:" in line]
-    assert len(lines) == 1 and "100%" in lines[0]
+def test_part_b_settings_are_one_line(nb_pdf):
+    lines = [line.strip() for line in pdf_text(nb_pdf).splitlines() if "Adam, lr" in line]
+    assert len(lines) == 1 and "batch size" in lines[0] and "epochs, data (1024, 784)" in lines[0]
 
 
 def test_no_code_line_wraps(nb_pdf):
@@ -146,6 +147,28 @@ def png_sizes(nb):
                 dpi = png.info.get("dpi", (72, 72))[0]
                 sizes.append((png.width / dpi, png.height / dpi, dpi))
     return sizes
+
+
+def test_figures_are_sharp_and_show_at_their_size_on_screen(nb):
+    """Each figure is stored at twice the resolution of its on-screen size (Jupyter's 'retina'
+    format), 200 pixels per inch, with the width and height to show it at in the metadata."""
+    outputs = [out for c in nbtools.code_cells(nb) for out in c.get("outputs", [])
+               if "image/png" in out.get("data", {})]
+    assert len(outputs) == 3
+    for out in outputs:
+        png = Image.open(io.BytesIO(base64.b64decode(out.data["image/png"])))
+        shown = out.metadata["image/png"]
+        assert abs(png.width - 2 * shown["width"]) <= 1
+        assert abs(png.height - 2 * shown["height"]) <= 1
+        assert round(png.info["dpi"][0]) == 200
+
+
+def test_every_figure_is_embedded_at_200_ppi_or_more(nb_pdf):
+    listing = subprocess.run(["pdfimages", "-list", str(nb_pdf)], capture_output=True,
+                             text=True, check=True).stdout.splitlines()[2:]
+    ppi = [(int(row.split()[12]), int(row.split()[13])) for row in listing
+           if row.split()[2] == "image"]
+    assert len(ppi) == 3 and all(min(p) >= 200 for p in ppi), ppi
 
 
 def test_every_figure_prints_at_least_0_7_of_its_size(nb_pdf):
@@ -178,13 +201,26 @@ def test_at_most_one_page_before_the_end_is_mostly_empty(nb_pdf, tmp_path):
     assert sum(s > 0.4 for s in shares) <= 1, [f"{s:.0%}" for s in shares]
 
 
-def test_a_marker_reads_at_most_14_pages_with_part_e_done_by_page_10(nb_pdf):
-    """Part E's answer ends with its fifth figure, the scatter plot with the stars."""
-    assert int(make_submission.pdf_info(nb_pdf)["Pages"]) <= 14
+def test_a_marker_reads_at_most_9_pages_and_part_e_on_one(nb_pdf):
+    """Part E's printed points and its figure (the stars and the decoded images) share a page,
+    so a marker never turns a page to match them."""
+    pages = int(make_submission.pdf_info(nb_pdf)["Pages"])
+    assert pages <= 9
     listing = subprocess.run(["pdfimages", "-list", str(nb_pdf)], capture_output=True,
                              text=True, check=True).stdout.splitlines()[2:]
-    pages = [int(row.split()[0]) for row in listing if row.split()[2] == "image"]
-    assert len(pages) == 7 and pages[4] <= 10, pages
+    figures = [int(row.split()[0]) for row in listing if row.split()[2] == "image"]
+    printed = [p for p in range(1, pages + 1)
+               if "overlap of" in pdf_text(nb_pdf, pages=(p, p))]
+    assert len(figures) == 3 and printed == [figures[2]], (printed, figures)
+
+
+def test_the_companion_exports_too(tmp_path):
+    """explore_latent.ipynb, not handed in, still exports the student's way."""
+    need_tools("xelatex", "pandoc", "pdftotext")
+    pdf = export_pdf.export(nbtools.COMPANION, tmp_path / "explore_latent.pdf")
+    words = " ".join(pdf_text(pdf).split())
+    assert "not part of the hand-in" in words and "held-out MSE of the autoencoder" in words
+    assert make_submission.pdf_image_count(pdf) == 2
 
 
 def test_empty_share_sees_a_half_empty_page(tmp_path):
@@ -206,7 +242,7 @@ def test_refuses_a_notebook_that_was_not_run(tmp_path, monkeypatch):
     existing = tmp_path / "submission"
     existing.mkdir()
     (existing / "mine.txt").write_text("keep me")
-    with pytest.raises(SystemExit, match="not ready to hand in.*make run"):
+    with pytest.raises(SystemExit, match="not ready to hand in.*tools/run_notebook.py"):
         make_submission.main(["--out", str(existing)])
     assert (existing / "mine.txt").read_text() == "keep me"
 
@@ -221,7 +257,7 @@ def test_refuses_pdfs_without_the_student(tmp_path, monkeypatch):
     stamp = build_q1.stamp()
     monkeypatch.setattr(nbtools, "student", lambda nb=None: ("Ada Lovelace", "alovelace"))
     out = tmp_path / "submission"
-    with pytest.raises(SystemExit, match="q1_solution.pdf was not built .* run `make q1`"):
+    with pytest.raises(SystemExit, match="q1_solution.pdf was not built .* tools/build_q1.py"):
         make_submission.main(["--out", str(out)])  # a new name makes the Q1 PDF stale
     monkeypatch.setattr(build_q1, "stamp", lambda student=None: stamp)
     with pytest.raises(SystemExit, match="page 1 of q1_solution.pdf lacks Ada Lovelace"):

@@ -11,6 +11,8 @@ import urllib.request
 
 import pytest
 
+import compat
+import install
 import nbtools
 from conftest import ROOT, benchmark_medians
 
@@ -33,7 +35,7 @@ def test_make_help_lists_every_command_of_the_readme_and_the_makefile():
 
 def test_a_failed_install_says_what_failed_and_is_not_taken_for_finished(tmp_path):
     """pip cannot reach any package here, so step 2 fails: the installer names the step and
-    how to retry, and leaves no .installed stamp for make to trust."""
+    the command to run again, and leaves no .installed stamp for make to trust."""
     empty = tmp_path / "no-packages"
     empty.mkdir()
     env = {**os.environ, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(empty),
@@ -43,8 +45,66 @@ def test_a_failed_install_says_what_failed_and_is_not_taken_for_finished(tmp_pat
                              str(venv)], capture_output=True, text=True, env=env)
     assert result.returncode != 0
     assert "==> [1/3] creating" in result.stdout and "==> [2/3] installing PyTorch" in result.stdout
-    assert "stopped at step 2 of 3" in result.stderr and "again to retry" in result.stderr
+    assert "stopped at step 2 of 3" in result.stderr
+    assert f"run the same command again: python3 tools/install.py --venv {venv}" in result.stderr
+    assert "make" not in result.stderr
     assert (venv / "bin" / "python").exists() and not (venv / ".installed").exists()
+
+
+FAKE_PYTHON = """#!/bin/sh
+echo "$@" >> "$(dirname "$0")/calls.log"
+"""
+
+
+def fake_windows_venv(venv):
+    """A venv laid out the Windows way, whose Scripts/python.exe only logs its arguments."""
+    scripts = venv / "Scripts"
+    scripts.mkdir(parents=True)
+    (scripts / "python.exe").write_text(FAKE_PYTHON)
+    (scripts / "python.exe").chmod(0o755)
+    return scripts / "calls.log"
+
+
+def test_the_installer_uses_a_windows_venv_layout(tmp_path, monkeypatch, capsys):
+    """Simulated Windows: the venv's Python is Scripts/python.exe, not bin/python; every pip
+    step runs with it, and the constraints file pins the versions."""
+    monkeypatch.setattr(install, "WINDOWS", True)
+    assert install.venv_python(tmp_path) == tmp_path / "Scripts" / "python.exe"
+    venv = tmp_path / "venv"
+    calls = fake_windows_venv(venv)
+    assert install.main(["--venv", str(venv), "--tools"]) == 0
+    steps = calls.read_text().splitlines()
+    assert len(steps) == 2 and all(s.startswith("-m pip install") for s in steps)
+    assert "constraints.txt torch torchvision" in steps[0]
+    assert steps[1].endswith("requirements-tools.txt")
+    assert (venv / ".installed").exists()
+    assert f"Its Python: {venv / 'Scripts' / 'python.exe'}" in capsys.readouterr().out
+
+
+def test_a_windows_venv_without_its_python_gets_the_installers_message(tmp_path, monkeypatch):
+    """Where the venv's Python is missing (a broken or foreign venv), the installer says which
+    step stopped and the command to run again, instead of a raw traceback."""
+    monkeypatch.setattr(install, "WINDOWS", True)
+    monkeypatch.setattr(sys, "executable", "/bin/true")  # "creates" the venv, makes nothing
+    with pytest.raises(SystemExit) as err:
+        install.main(["--venv", str(tmp_path / "venv")])
+    message = str(err.value)
+    assert "stopped at step 2 of 3" in message
+    assert f"run the same command again: python tools/install.py --venv {tmp_path / 'venv'}" \
+        in message
+
+
+def test_compat_builds_a_windows_venv_and_starts_its_kernel_from_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(install, "WINDOWS", True)
+    venv = tmp_path / "venv-old"
+    calls = fake_windows_venv(venv)
+    compat.build_venv(venv, "old", "/bin/true")
+    assert calls.read_text().split() == ["-m", "pip", "install", "-r",
+                                         str(ROOT / "tools" / "stacks" / "old.txt")]
+    compat.build_venv(venv, "old", "/bin/true")  # built: nothing to do the second time
+    assert len(calls.read_text().splitlines()) == 1
+    argv = compat.kernel_spec(venv)["argv"]
+    assert argv[0] == str(venv.resolve() / "Scripts" / "python.exe")
 
 
 def free_port():

@@ -1,17 +1,20 @@
 """Benchmark the notebook's autoencoder against PCA with two components, quiet and busy.
 
-    python tools/bench.py [--seeds 0 1 2] [--out BENCHMARK.md]
+    python tools/bench.py [--seeds 0 1 2 3 4 5] [--out BENCHMARK.md]
 
-For each seed, runs the notebook itself top to bottom in a fresh kernel (its own MyAE, its own
-settings, only `seed` changed) and reads the numbers it prints: reconstruction MSE on the 1,024
-training digits and on the held-out test digits for the autoencoder and for PCA-2, the latent
-5-NN accuracy of both, the training time, and part E's choices. The whole run is timed too.
+For each seed, runs the hand-in top to bottom in a fresh kernel (its own MyAE, its own
+settings, only `seed` changed), followed in the same kernel by the companion's extras, and reads
+the numbers they print: reconstruction MSE on the 1,024 training digits and on the held-out
+test digits for the autoencoder and for PCA-2, the latent 5-NN accuracy of both, and part E's
+choices. The training cell and the whole run are timed.
 Then it runs the same seed again with one busy process per usable CPU, as on a shared grading
 server, and checks that everything it printed but times is the same. Prints a table and a
 final JSON line of the medians, and writes the table into the results file between its
 markers.
 """
 import argparse
+import collections
+import datetime
 import json
 import os
 import platform
@@ -19,7 +22,6 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -37,8 +39,9 @@ COLUMNS = [("ae_train_mse", "AE train MSE", ".4f"), ("ae_test_mse", "AE held-out
            ("notebook_s", "notebook s", ".1f"), ("busy_train_s", "busy: training s", ".1f"),
            ("busy_notebook_s", "busy: notebook s", ".1f"),
            ("busy_ratio", "busy / quiet notebook", ".2f"), ("same", "busy: same answers", "")]
-TARGETS = {"ratio": ("<=", 0.80), "ae_knn": (">=", 0.70), "notebook_s": ("<=", 30.0),
+TARGETS = {"ratio": ("<=", 0.72), "ae_knn": (">=", 0.75), "notebook_s": ("<=", 30.0),
            "busy_ratio": ("<=", 3.0)}
+LOWEST_KNN = 0.67  # no seed's 5-NN accuracy below this
 BUSY_LOOP = "import time\nend = time.time() + 900\nwhile time.time() < end:\n    pass"
 
 
@@ -54,15 +57,23 @@ def usable_cpus():
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
+def cell_seconds(cell):
+    """How long a cell run with timing took, from the times the kernel reported."""
+    times = cell.metadata["execution"]
+    start, end = (datetime.datetime.fromisoformat(times[k])
+                  for k in ("iopub.execute_input", "shell.execute_reply"))
+    return (end - start).total_seconds()
+
+
 def run_seed(seed, busy=False):
-    """Run the notebook with this seed in a fresh kernel, with one busy process per usable CPU
-    when busy; its metrics, wall time and printed answers."""
-    nb = nbtools.load()
+    """Run the notebook and its extras with this seed in a fresh kernel, with one busy process
+    per usable CPU when busy; its metrics, wall and training times and printed answers."""
+    nb = nbtools.with_extras(nbtools.load())
     loops = [subprocess.Popen([sys.executable, "-c", BUSY_LOOP])
              for _ in range(usable_cpus() if busy else 0)]
     try:
         start = time.perf_counter()
-        execute(nb, nbtools.ROOT, parameters={"seed": seed})
+        execute(nb, nbtools.ROOT, parameters={"seed": seed}, timing=True)
         seconds = time.perf_counter() - start
     finally:
         for loop in loops:
@@ -70,7 +81,9 @@ def run_seed(seed, busy=False):
             loop.wait()
     text = nbtools.stream_text(nb)
     row = parse(text)
-    row["notebook_s"], row["answers"] = seconds, nbtools.answers(text)
+    training = next(c for c in nbtools.code_cells(nb) if c.source.startswith("losses = train("))
+    row["train_s"], row["notebook_s"] = cell_seconds(training), seconds
+    row["answers"] = nbtools.answers(text)
     return row
 
 
@@ -135,7 +148,7 @@ def write(path, block):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4, 5])
     parser.add_argument("--out", type=Path, default=nbtools.ROOT / "BENCHMARK.md")
     args = parser.parse_args(argv)
     params = nbtools.parameters()
@@ -146,13 +159,13 @@ def main(argv=None):
         rows[seed] = run_quiet_and_busy(seed)
     medians = {k: statistics.median(r[k] for r in rows.values()) for k, _, f in COLUMNS if f}
     medians["same"] = "all" if all(r["same"] == "yes" for r in rows.values()) else "NOT all"
-    choices = {r["choices"] for r in rows.values()}
-    medians["choices"] = choices.pop() if len(choices) == 1 else "differ"
+    choices = collections.Counter(r["choices"] for r in rows.values())
+    common, count = choices.most_common(1)[0]
+    medians["choices"] = common if count == len(rows) else f"{common} ({count} of {len(rows)})"
     medians["pick_s_3000"] = pick_seconds()
-    settings = ", ".join(f"{k}={params[k]}" for k in
-                         ("img_size", "n_digits", "epochs", "batch_size", "lr", "mask"))
+    settings = ", ".join(f"{k}={v}" for k, v in params.items() if k not in ("seed", "data_root"))
     block = "\n".join([
-        f"Measured {date.today().isoformat()} on {machine()}.",
+        f"Measured {datetime.date.today().isoformat()} on {machine()}.",
         f"Notebook settings: {settings}; seeds {', '.join(map(str, args.seeds))}.",
         "", table(rows, medians), "",
         f"Busy: one busy process per usable CPU ({usable_cpus()}) for the whole run, as on a "
@@ -160,6 +173,8 @@ def main(argv=None):
         "and the progress bar, is identical to the quiet run.",
         "",
         *verdicts(medians),
+        f"- lowest AE 5-NN of a seed: {min(r['ae_knn'] for r in rows.values()):.3f} "
+        f"(target >= {LOWEST_KNN})",
         f"- pick_latent_points on 3,000 codes: {medians['pick_s_3000'] * 1000:.0f} ms",
     ])
     print(block)

@@ -2,7 +2,7 @@
 
 The student's name and WatIAM ID come from the notebook's **Student:** line, and the largest
 differences of the numerical check from tools/q1_check.py. A stamp, the SHA-256 of everything
-the PDF is built from, goes into the PDF's keywords, so `make submission` and the tests can
+the PDF is built from, goes into the PDF's keywords, so tools/make_submission.py and the tests can
 tell whether the PDF is current. The PDF is replaced only when the build succeeds.
 """
 import hashlib

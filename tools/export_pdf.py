@@ -1,9 +1,10 @@
-"""Export the executed notebook to PDF the way Jupyter's "Download as PDF" does (LaTeX route).
+"""Export executed notebooks to PDF the way Jupyter's "Download as PDF" does (LaTeX route).
 
-    python tools/export_pdf.py [NOTEBOOK] [--out PDF]
+    python tools/export_pdf.py [NOTEBOOK ...] [--out PDF]
 
-Refuses a notebook that was not saved straight after one clean run of its current code, and
-replaces the PDF only when the export succeeds.
+Without arguments it exports the hand-in (a05_jorchard.pdf, for Crowdmark) and its companion
+(explore_latent.pdf, not handed in). Refuses a notebook that was not saved straight after one
+clean run of its current code, and replaces a PDF only when its export succeeds.
 """
 import argparse
 import os
@@ -21,7 +22,7 @@ def export(notebook, out):
     problems = nbtools.run_problems(nbtools.load(notebook))
     if problems:
         raise SystemExit(f"{notebook} is not ready to export ({'; '.join(problems)}); "
-                         "run `make run` first")
+                         "run it first: python tools/run_notebook.py")
     missing = [t for t in ("xelatex", "pandoc") if shutil.which(t) is None]
     if missing:
         raise SystemExit(f"{', '.join(missing)} not found; install the Debian packages "
@@ -40,12 +41,17 @@ def export(notebook, out):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("notebook", nargs="?", type=Path, default=nbtools.NOTEBOOK)
-    parser.add_argument("--out", type=Path)
+    parser.add_argument("notebooks", nargs="*", type=Path,
+                        default=[nbtools.NOTEBOOK, nbtools.COMPANION])
+    parser.add_argument("--out", type=Path, help="where to write one notebook's PDF")
     args = parser.parse_args(argv)
-    out = export(args.notebook, args.out or args.notebook.with_suffix(".pdf"))
-    print(f"wrote {out}")
-    if nbtools.student(nbtools.load(args.notebook))[0] == nbtools.PLACEHOLDER_NAME:
+    if args.out and len(args.notebooks) != 1:
+        parser.error("--out takes one notebook")
+    for notebook in args.notebooks:
+        out = export(notebook, args.out or notebook.with_suffix(".pdf"))
+        print(f"wrote {out}")
+    handin = next((n for n in args.notebooks if n.name == nbtools.NOTEBOOK.name), None)
+    if handin and nbtools.student(nbtools.load(handin))[0] == nbtools.PLACEHOLDER_NAME:
         print(f"note: {nbtools.placeholder_note()}")
 
 

@@ -66,19 +66,21 @@ def build(out):
     nb = nbtools.load()
     problems = nbtools.structure_problems(nb) + nbtools.run_problems(nb)
     if problems:
-        raise SystemExit("the notebook is not ready to hand in (fix it, then `make run`):\n  - "
+        raise SystemExit("the notebook is not ready to hand in (fix it, then run it: "
+                         "python tools/run_notebook.py):\n  - "
                          + "\n  - ".join(problems))
     figures = nbtools.image_count(nb)
     q1 = ROOT / "q1_solution.pdf"
     if not q1.is_file():
-        raise SystemExit("q1_solution.pdf is missing; run `make q1`")
+        raise SystemExit("q1_solution.pdf is missing; build it: python tools/build_q1.py")
     name, watiam = nbtools.student(nb)
     if name == nbtools.PLACEHOLDER_NAME:
         raise SystemExit(nbtools.placeholder_note())
     info, q1_pages, _ = check_pdf(q1, (1, 2))
     if f"source-sha256:{build_q1.stamp((name, watiam))}" not in info.get("Keywords", ""):
         raise SystemExit("q1_solution.pdf was not built from the current tools/q1_solution.tex,"
-                         " tools/q1_check.py and student line; run `make q1`")
+                         " tools/q1_check.py and student line; rebuild it: "
+                         "python tools/build_q1.py")
     check_identity(q1, name, watiam)
     staging = Path(tempfile.mkdtemp(dir=out.parent))  # becomes `out` once all is checked
     try:

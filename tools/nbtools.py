@@ -1,8 +1,9 @@
 """Reading a05_jorchard.ipynb the way its grader and autotester do.
 
 One place for the notebook rules (checked on the AST of each code cell), for extracting the
-import cell and the definition cells, and for reading the parameters cell. The tests, the
-runner, the benchmark and the submission check all use these.
+import cell and the definition cells, for reading the parameters cell, and for joining the
+hand-in with its companion, explore_latent.ipynb. The tests, the runner, the benchmark and the
+submission check all use these.
 """
 import ast
 import builtins
@@ -15,6 +16,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "a05_jorchard.ipynb"
+COMPANION = ROOT / "explore_latent.ipynb"  # beyond the assignment; starts by running NOTEBOOK
 METADATA_KEY = "a05_run"  # where the runner records what it executed
 PDF_PACKAGES = ("texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc "
                 "poppler-utils")  # Debian packages the PDF targets need
@@ -44,7 +46,8 @@ def student(nb=None):
 def placeholder_note():
     """What to do while the student line still holds the placeholder name."""
     return (f"the name on the PDFs is still the placeholder {PLACEHOLDER_NAME!r}. Put yours in "
-            f"the notebook's first line,\n  {STUDENT_FORMAT}\nthen run `make q1 submission`.")
+            f"the notebook's first line,\n  {STUDENT_FORMAT}\nthen rebuild the Q1 PDF and the "
+            "hand-in: python tools/build_q1.py, then python tools/make_submission.py")
 
 
 def code_cells(nb):
@@ -148,11 +151,16 @@ def definitions_source(nb):
     return "\n\n".join(c.source for c in keep)
 
 
-def exec_definitions(nb=None):
-    """A fresh namespace holding only what the import and definition cells create."""
+def exec_definitions(nb=None, companion=None):
+    """A fresh namespace holding only what the import and definition cells create; with a
+    companion, its definition cells are run on top (it has no import cell of its own)."""
     nb = nb or load()
     namespace = {"__name__": "a05_definitions"}
     exec(compile(definitions_source(nb), "a05_jorchard.ipynb (definitions)", "exec"), namespace)
+    if companion is not None:
+        cells = [c.source for c in code_cells(companion)
+                 if (t := parse(c)) and is_definition_cell(t)]
+        exec(compile("\n\n".join(cells), f"{COMPANION.name} (definitions)", "exec"), namespace)
     return namespace
 
 
@@ -191,7 +199,8 @@ def run_problems(nb):
                 problems.append(f"code cell {i} printed a traceback")
     recorded = nb.metadata.get(METADATA_KEY, {}).get("code_sha256")
     if recorded != source_digest(nb):
-        problems.append("the saved outputs do not come from the current code; run `make run`")
+        problems.append("the saved outputs do not come from the current code; run it again: "
+                        "python tools/run_notebook.py")
     return problems
 
 
@@ -211,19 +220,19 @@ def answers(text):
 
 NUMBER = r"(-?[\d.]+)"
 RESULTS = {  # what the notebook prints: the answers of part E and the comparison with PCA
-    "part E": rf"^class (\d+): A = \({NUMBER}, {NUMBER}\), B = \({NUMBER}, {NUMBER}\)$",
-    "overlap": rf"^overlap of (\d+) and (\d+): C = \({NUMBER}, {NUMBER}\)$",
+    "part E": rf"^class (\d+) \(.*\): A = \({NUMBER}, {NUMBER}\), B = \({NUMBER}, {NUMBER}\)$",
+    "overlap": rf"^overlap of (\d+) and (\d+) \(.*\): C = \({NUMBER}, {NUMBER}\)$",
     "training MSE": rf"^training MSE +{NUMBER} +{NUMBER}$",
     "held-out MSE": rf"^held-out MSE +{NUMBER} +{NUMBER}$",
     "5-NN": rf"^held-out 5-NN accuracy +{NUMBER} +{NUMBER}$",
     "ratio": rf"^held-out MSE of the autoencoder: {NUMBER} x that of PCA-2$",
-    "training s": rf"^training time: {NUMBER} s",
 }
 
 
 def results(text):
-    """The answers a run printed, as numbers: the chosen class, A, B, the overlapping classes,
-    C, and the autoencoder's and PCA's errors and 5-NN accuracies."""
+    """The answers a run of the hand-in and its companion printed, as numbers: the chosen
+    class, A, B, the overlapping classes, C (from the hand-in), and the autoencoder's and PCA's
+    errors and 5-NN accuracies (from the companion)."""
     found = {}
     for key, pattern in RESULTS.items():
         match = re.search(pattern, text, flags=re.M)
@@ -235,7 +244,7 @@ def results(text):
             "ae_train_mse": found["training MSE"][0], "pca_train_mse": found["training MSE"][1],
             "ae_test_mse": found["held-out MSE"][0], "pca_test_mse": found["held-out MSE"][1],
             "ae_knn": found["5-NN"][0], "pca_knn": found["5-NN"][1],
-            "ratio": found["ratio"][0], "train_s": found["training s"][0]}
+            "ratio": found["ratio"][0]}
 
 
 # How far two runs of the same code may differ on another CPU or library stack (measured in
@@ -262,6 +271,17 @@ def differences(run, reference, numbers=NUMBER_TOLERANCE, points=POINT_TOLERANCE
         if abs(run[key] - reference[key]) > numbers:
             found.append(f"{key}: {run[key]} against {reference[key]}")
     return found
+
+
+def with_extras(handin, companion=None):
+    """One notebook: the cells of the hand-in, then the companion's cells after its first code
+    cell (the one that runs the hand-in). Run in one kernel, it gives what running the companion
+    gives, with every hand-in cell's outputs (and timings) of its own."""
+    companion = companion or load(COMPANION)
+    first = companion.cells.index(code_cells(companion)[0])
+    joined = nbformat.v4.new_notebook(metadata=handin.metadata)
+    joined.cells = [*handin.cells, *companion.cells[first + 1:]]
+    return joined
 
 
 def image_count(nb):

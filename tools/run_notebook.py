@@ -1,9 +1,11 @@
-"""Execute the notebook top to bottom in a fresh kernel and save it with its outputs.
+"""Execute notebooks top to bottom, each in a fresh kernel, and save them with their outputs.
 
-The notebook on disk is replaced only after every cell ran without error, so a failed run
-never destroys the saved one.
+Without arguments it runs the hand-in, a05_jorchard.ipynb, then its companion,
+explore_latent.ipynb (which runs the hand-in again as its first step). The hand-in must keep
+the grader's rules, or it is not run. A notebook on disk is replaced only after every one of
+its cells ran without error, so a failed run never destroys the saved one.
 
-    python tools/run_notebook.py [NOTEBOOK] [--out PATH]
+    python tools/run_notebook.py [NOTEBOOK ...] [--out PATH]
 """
 import argparse
 import os
@@ -26,8 +28,9 @@ def set_parameters(nb, parameters):
     nbtools.parameters_cell(nb).source += "".join(f"\n{k} = {v!r}" for k, v in parameters.items())
 
 
-def execute(nb, cwd, parameters=None, timeout=900, kernel="python3"):
-    """Run nb in place in a fresh kernel started in cwd, with parameters overridden."""
+def execute(nb, cwd, parameters=None, timeout=900, kernel="python3", timing=False):
+    """Run nb in place in a fresh kernel started in cwd, with parameters overridden; with
+    timing, each cell's metadata records when it started and ended."""
     if parameters:
         set_parameters(nb, parameters)
     with tempfile.TemporaryDirectory() as sockets:
@@ -35,30 +38,25 @@ def execute(nb, cwd, parameters=None, timeout=900, kernel="python3"):
         if os.name == "posix":  # local sockets, not TCP: private, and the kernel does not warn
             config.KernelManager.transport = "ipc"
             config.KernelManager.ip = os.path.join(sockets, "kernel")
-        client = NotebookClient(nb, timeout=timeout, kernel_name=kernel, record_timing=False,
+        client = NotebookClient(nb, timeout=timeout, kernel_name=kernel, record_timing=timing,
                                 config=config, resources={"metadata": {"path": str(cwd)}})
         client.execute()
-    # keep the last state of a progress bar, as Jupyter shows it, not every redraw
-    CoalesceStreamsPreprocessor().preprocess(nb, {})
+    CoalesceStreamsPreprocessor().preprocess(nb, {})  # one output per cell, as Jupyter shows it
     nb.metadata[nbtools.METADATA_KEY] = {"code_sha256": nbtools.source_digest(nb)}
     return nb
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("notebook", nargs="?", type=Path, default=nbtools.NOTEBOOK)
-    parser.add_argument("--out", type=Path, help="where to save (default: over the input)")
-    args = parser.parse_args(argv)
-    out = args.out or args.notebook
-    nb = nbtools.load(args.notebook)
-    problems = nbtools.structure_problems(nb)
+def run_and_save(notebook, out):
+    """Run one notebook and save it to out; 0 when it ran, 1 (and out untouched) when not."""
+    nb = nbtools.load(notebook)
+    problems = [] if notebook.name == nbtools.COMPANION.name else nbtools.structure_problems(nb)
     if problems:
-        print("not running: the notebook breaks the grader's rules:", file=sys.stderr)
+        print(f"not running {notebook}: it breaks the grader's rules:", file=sys.stderr)
         print("\n".join("  - " + p for p in problems), file=sys.stderr)
         return 1
     start = time.perf_counter()
     try:
-        execute(nb, args.notebook.resolve().parent)
+        execute(nb, notebook.resolve().parent)
     except CellExecutionError as err:
         print(f"the run failed; {out} was left as it was.\n{err}", file=sys.stderr)
         return 1
@@ -66,7 +64,21 @@ def main(argv=None):
     nbformat.write(nb, str(tmp))
     os.replace(tmp, out)
     print(f"ran {len(nbtools.code_cells(nb))} code cells in {time.perf_counter() - start:.1f} s;"
-          f" saved {out}")
+          f" saved {out}", flush=True)
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", type=Path,
+                        default=[nbtools.NOTEBOOK, nbtools.COMPANION])
+    parser.add_argument("--out", type=Path, help="where to save one notebook (default: over it)")
+    args = parser.parse_args(argv)
+    if args.out and len(args.notebooks) != 1:
+        parser.error("--out takes one notebook")
+    for notebook in args.notebooks:
+        if run_and_save(notebook, args.out or notebook):
+            return 1
     return 0
 
 
