@@ -211,11 +211,9 @@ def stream_text(nb):
 
 
 def answers(text):
-    """What a run printed, less what depends on the machine and its load: the progress bar
-    and every time in seconds."""
-    kept = [re.sub(r"\b\d+(\.\d+)? s\b", "<time> s", line) for line in text.splitlines()
-            if not line.startswith("training:")]
-    return "\n".join(kept)
+    """What a run printed, less what depends on the machine and its load: every time in
+    seconds (the notebooks print none, but a cell added to a run may)."""
+    return re.sub(r"\b\d+(\.\d+)? s\b", "<time> s", text)
 
 
 NUMBER = r"(-?[\d.]+)"
@@ -249,9 +247,11 @@ def results(text):
 
 # How far two runs of the same code may differ on another CPU or library stack (measured in
 # BENCHMARK.md): the same choices in part E, numbers within 0.01, points within POINT_TOLERANCE
-# in latent units (the codes span about 12).
+# in latent units (the codes span about 10). A and B are the two farthest codes of a class, so
+# where two codes tie for an end the point can jump to the other; 1.34 was the largest move
+# measured.
 NUMBER_TOLERANCE = 0.01
-POINT_TOLERANCE = 0.5
+POINT_TOLERANCE = 1.5
 
 
 def differences(run, reference, numbers=NUMBER_TOLERANCE, points=POINT_TOLERANCE):
