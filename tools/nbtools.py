@@ -280,7 +280,9 @@ def with_extras(handin, companion=None):
     companion = companion or load(COMPANION)
     first = companion.cells.index(code_cells(companion)[0])
     joined = nbformat.v4.new_notebook(metadata=handin.metadata)
-    joined.cells = [*handin.cells, *companion.cells[first + 1:]]
+    extras = [nbformat.from_dict({**cell, "id": f"extra-{cell.get('id', i)}"})
+              for i, cell in enumerate(companion.cells[first + 1:])]
+    joined.cells = [*handin.cells, *extras]
     return joined
 
 
