@@ -236,7 +236,8 @@ def test_plot_latent_draws_each_code_as_its_digit(defs, MyAE):
     for c, points in enumerate(ax.collections):
         assert points.get_label() == str(c) and len(points.get_offsets()) == 4
         path = points.get_paths()[0]  # the marker: the glyph of the digit, not a dot
-        expected = matplotlib.markers.MarkerStyle(f"${c}$").get_path()
+        glyph = matplotlib.markers.MarkerStyle(f"${c}$")
+        expected = glyph.get_path().transformed(glyph.get_transform())
         np.testing.assert_allclose(path.vertices, expected.vertices)
         colours.add(tuple(points.get_facecolor()[0]))
     assert len(colours) == 10

@@ -173,3 +173,47 @@ def test_running_a_notebook_prints_no_kernel_warning(tmp_path):
     assert result.stdout == "42\n"
     assert "WARNING" not in result.stderr and "without encryption" not in result.stderr, \
         result.stderr
+
+
+def test_readme_starts_with_the_routes_a_student_needs():
+    """The first screen says how to run it: with make, without make (Windows spellings
+    beside), with a PyTorch already installed, and on Colab; the rest stays short."""
+    first_screen = "\n".join(README.splitlines()[:60])
+    for route in ("**With `make`", "**Without `make`", "**With the PyTorch you already have",
+                  "**On Google Colab**"):
+        assert route in first_screen, route
+    assert "py tools\\install.py" in README and ".venv\\Scripts\\python" in README
+    assert len(README.split()) <= 950
+    for jargon in ("parameters`", "IDX", "AVX", "MKL", "PCA-2"):
+        assert jargon not in README, jargon
+
+
+def test_every_file_and_tool_the_docs_name_exists():
+    docs = README + (ROOT / "CONTRIBUTING.md").read_text()
+    named = set(re.findall(r"\b((?:tools|tests)/[\w./-]+\.(?:py|txt|tex)|[\w-]+\.txt)\b", docs))
+    assert {"tools/install.py", "tools/run_notebook.py", "requirements-tools.txt"} <= named
+    for name in named:
+        assert (ROOT / name).is_file(), name
+
+
+def requirement_lines(name):
+    return [line.split("#")[0].strip() for line in (ROOT / name).read_text().splitlines()
+            if line.split("#")[0].strip()]
+
+
+def test_requirements_keep_an_installed_pytorch_and_the_pins_live_apart():
+    """requirements.txt gives lower bounds only, so pip keeps a PyTorch 2.2 or newer that is
+    already there; the exact versions of our own runs are in constraints.txt; running the
+    notebooks needs neither JupyterLab, pytest, ruff nor mlxtend."""
+    notebook = requirement_lines("requirements.txt")
+    assert {re.split(r"[<>=!~]", line)[0] for line in notebook} >= {"torch", "torchvision",
+                                                                    "numpy", "matplotlib"}
+    assert all(">=" in line and "==" not in line and "<" not in line for line in notebook)
+    pins = dict(line.split("==") for line in requirement_lines("constraints.txt"))
+    assert (pins["torch"], pins["torchvision"]) == ("2.14.1", "0.29.1")
+    tools = requirement_lines("requirements-tools.txt")
+    assert tools[0] == "-r requirements.txt"
+    assert not {"jupyterlab", "pytest", "ruff", "mlxtend", "tqdm"} & {
+        re.split(r"[<>=]", line)[0] for line in tools}
+    for line in requirement_lines("requirements-dev.txt")[1:]:
+        assert re.split(r"[<>=]", line)[0] in pins, line  # the make route pins all it installs
