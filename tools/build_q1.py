@@ -45,7 +45,7 @@ def scientific(x):
 
 def build(out=PDF):
     if shutil.which("xelatex") is None:
-        sys.exit(f"xelatex not found; install the Debian packages {nbtools.PDF_PACKAGES}")
+        sys.exit(f"xelatex not found; {nbtools.PDF_TOOLS_HELP}")
     name, watiam = nbtools.student()
     worst = q1_check.largest_differences()
     macros = {"sourcesha": stamp((name, watiam)), "studentname": latex_escape(name),

@@ -6,7 +6,6 @@ Without arguments it exports the hand-in (a05_jorchard.pdf, for Crowdmark) and i
 (explore_latent.pdf, not handed in). Refuses a notebook that was not saved straight after one
 clean run of its current code, and replaces a PDF only when its export succeeds.
 """
-import argparse
 import os
 import shutil
 import subprocess
@@ -25,8 +24,7 @@ def export(notebook, out):
                          "run it first: python tools/run_notebook.py")
     missing = [t for t in ("xelatex", "pandoc") if shutil.which(t) is None]
     if missing:
-        raise SystemExit(f"{', '.join(missing)} not found; install the Debian packages "
-                         f"{nbtools.PDF_PACKAGES}")
+        raise SystemExit(f"{', '.join(missing)} not found; {nbtools.PDF_TOOLS_HELP}")
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-m", "nbconvert", "--to", "pdf", "--output-dir", tmp,
                "--output", out.stem, str(notebook)]
@@ -40,13 +38,8 @@ def export(notebook, out):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("notebooks", nargs="*", type=Path,
-                        default=[nbtools.NOTEBOOK, nbtools.COMPANION])
-    parser.add_argument("--out", type=Path, help="where to write one notebook's PDF")
-    args = parser.parse_args(argv)
-    if args.out and len(args.notebooks) != 1:
-        parser.error("--out takes one notebook")
+    args = nbtools.notebooks_and_out(__doc__.splitlines()[0],
+                                     "where to write one notebook's PDF", argv)
     for notebook in args.notebooks:
         out = export(notebook, args.out or notebook.with_suffix(".pdf"))
         print(f"wrote {out}")

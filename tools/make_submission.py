@@ -61,8 +61,7 @@ def check_pdf(path, pages, images=0):
 def build(out):
     for tool in ("pdfinfo", "pdfimages", "pdftotext"):
         if shutil.which(tool) is None:
-            raise SystemExit(f"{tool} not found; install the Debian packages "
-                             f"{nbtools.PDF_PACKAGES}")
+            raise SystemExit(f"{tool} not found; {nbtools.PDF_TOOLS_HELP}")
     nb = nbtools.load()
     problems = nbtools.structure_problems(nb) + nbtools.run_problems(nb)
     if problems:

@@ -5,6 +5,7 @@ import cell and the definition cells, for reading the parameters cell, and for j
 hand-in with its companion, explore_latent.ipynb. The tests, the runner, the benchmark and the
 submission check all use these.
 """
+import argparse
 import ast
 import builtins
 import hashlib
@@ -20,6 +21,8 @@ COMPANION = ROOT / "explore_latent.ipynb"  # beyond the assignment; starts by ru
 METADATA_KEY = "a05_run"  # where the runner records what it executed
 PDF_PACKAGES = ("texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc "
                 "poppler-utils")  # Debian packages the PDF targets need
+PDF_TOOLS_HELP = (f"install LaTeX (xelatex), pandoc and poppler: on Debian or Ubuntu the packages "
+                  f"{PDF_PACKAGES}; on Windows or macOS MiKTeX or MacTeX, pandoc and poppler")
 # the one place for the student's identity: a line of the notebook's first markdown cell
 STUDENT_LINE = re.compile(r"\*\*Student:\*\*[ \t]*(?P<name>[^\n(]*?)[ \t]*"
                           r"\(WatIAM ID:[ \t]*(?P<watiam>[A-Za-z0-9]+)\)")
@@ -271,6 +274,18 @@ def differences(run, reference, numbers=NUMBER_TOLERANCE, points=POINT_TOLERANCE
         if abs(run[key] - reference[key]) > numbers:
             found.append(f"{key}: {run[key]} against {reference[key]}")
     return found
+
+
+def notebooks_and_out(description, out_help, argv=None):
+    """The command line the runner and the exporter share: notebooks (default: the hand-in,
+    then the companion) and --out for a single one."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("notebooks", nargs="*", type=Path, default=[NOTEBOOK, COMPANION])
+    parser.add_argument("--out", type=Path, help=out_help)
+    args = parser.parse_args(argv)
+    if args.out and len(args.notebooks) != 1:
+        parser.error("--out takes one notebook")
+    return args
 
 
 def with_extras(handin, companion=None):

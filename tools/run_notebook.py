@@ -7,12 +7,10 @@ its cells ran without error, so a failed run never destroys the saved one.
 
     python tools/run_notebook.py [NOTEBOOK ...] [--out PATH]
 """
-import argparse
 import os
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
@@ -69,13 +67,8 @@ def run_and_save(notebook, out):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("notebooks", nargs="*", type=Path,
-                        default=[nbtools.NOTEBOOK, nbtools.COMPANION])
-    parser.add_argument("--out", type=Path, help="where to save one notebook (default: over it)")
-    args = parser.parse_args(argv)
-    if args.out and len(args.notebooks) != 1:
-        parser.error("--out takes one notebook")
+    args = nbtools.notebooks_and_out(__doc__.splitlines()[0],
+                                     "where to save one notebook (default: over it)", argv)
     for notebook in args.notebooks:
         if run_and_save(notebook, args.out or notebook):
             return 1
