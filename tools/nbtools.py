@@ -147,11 +147,15 @@ def structure_problems(nb):
     return problems
 
 
+def definition_cells(cells):
+    """The cells among these that hold only definitions."""
+    return [c for c in cells if (t := parse(c)) and is_definition_cell(t)]
+
+
 def definitions_source(nb):
     """The import cell and every definition cell, as the autotester extracts them."""
     cells = code_cells(nb)
-    keep = [cells[0]] + [c for c in cells[1:] if (t := parse(c)) and is_definition_cell(t)]
-    return "\n\n".join(c.source for c in keep)
+    return "\n\n".join(c.source for c in [cells[0], *definition_cells(cells[1:])])
 
 
 def exec_definitions(nb=None, companion=None):
@@ -161,9 +165,8 @@ def exec_definitions(nb=None, companion=None):
     namespace = {"__name__": "a05_definitions"}
     exec(compile(definitions_source(nb), "a05_jorchard.ipynb (definitions)", "exec"), namespace)
     if companion is not None:
-        cells = [c.source for c in code_cells(companion)
-                 if (t := parse(c)) and is_definition_cell(t)]
-        exec(compile("\n\n".join(cells), f"{COMPANION.name} (definitions)", "exec"), namespace)
+        source = "\n\n".join(c.source for c in definition_cells(code_cells(companion)))
+        exec(compile(source, f"{COMPANION.name} (definitions)", "exec"), namespace)
     return namespace
 
 
