@@ -73,11 +73,19 @@ def rerun():
 
 
 @pytest.mark.slow
-def test_a_fresh_run_prints_the_committed_answers(rerun, found):
-    """Hand-edited outputs would fail here: a new full-size run of the current code, on this
-    machine, prints the same choices and numbers within the cross-CPU tolerances."""
+def test_a_fresh_run_prints_the_committed_answers(rerun, found, companion):
+    """Hand-edited outputs would fail here. On the machine and software the committed run
+    recorded, a new full-size run of the current code prints exactly what it printed. Elsewhere
+    the arithmetic differs in its last bits, training makes that another solution, and only
+    its measures must agree, within the tolerances measured for another CPU."""
     fresh = nbtools.results(nbtools.stream_text(rerun))
-    assert nbtools.differences(fresh, found) == []
+    key = nbtools.METADATA_KEY
+    if rerun.metadata[key]["machine"] == companion.metadata[key]["machine"]:
+        assert nbtools.answers(nbtools.stream_text(companion)) in nbtools.answers(
+            nbtools.stream_text(rerun))
+        assert nbtools.differences(fresh, found) == []
+    else:
+        assert nbtools.differences(fresh, found, nbtools.CPU_TOLERANCE) == []
 
 
 @pytest.mark.slow

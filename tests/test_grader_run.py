@@ -73,17 +73,20 @@ def test_a_busy_cpu_changes_no_answer(small_run):
 
 
 @pytest.mark.slow
-def test_another_cpu_makes_the_same_choices():
-    """Under two instruction sets (AVX2, and the oldest x86 path) training differs in its last
-    bits; part E must still choose the same class and the same overlapping classes, and the
-    numbers must agree within the tolerances of nbtools.differences. 14-pixel images keep it
-    quick; the 1,024 digits and 200 epochs keep the choices those of a real run."""
+def test_another_cpu_trains_another_solution_with_the_same_measures():
+    """Under two instruction sets (AVX2, and the oldest x86 path) the arithmetic differs in its
+    last bits and training makes two different solutions: their measures must agree within
+    nbtools.CPU_TOLERANCE, and each run's part E must be right for its own plane (A and B
+    inside their class, C where its two classes mix). 14-pixel images keep it quick; the
+    1,024 digits and all the epochs keep it a real run."""
     if not re.search(r"x86|amd64|i\d86", platform.machine(), re.I):
         pytest.skip("the instruction sets forced here are x86's")
     settings = {"img_size": 14}
     first, second = run(settings, AVX2, extras=True), run(settings, OLDER, extras=True)
     a, b = (nbtools.results(nbtools.stream_text(nb)) for nb in (first, second))
-    assert nbtools.differences(a, b) == []
+    assert first.metadata[nbtools.METADATA_KEY]["machine"] != second.metadata[
+        nbtools.METADATA_KEY]["machine"]
+    assert nbtools.differences(a, b, nbtools.CPU_TOLERANCE) == []
     for nb, found in [(first, a), (second, b)]:
         near = probe(nb)
         assert near["A"].count(found["class"]) >= 8 and near["B"].count(found["class"]) >= 8

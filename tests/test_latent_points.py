@@ -49,14 +49,39 @@ def test_a_and_b_are_the_two_ends_of_the_class(pick):
     assert p["difference"][0] == pytest.approx(np.abs(a - b).mean())  # no decoder: the codes
 
 
+def mixing(z, labels, point, p, q, k=10):
+    """The shares of classes p and q among the k nearest codes of point, itself one of z."""
+    d = np.linalg.norm(z - np.asarray(point), axis=1)
+    near = labels[np.argsort(d)[1:k + 1]]  # leaving the point itself out
+    return (near == p).mean(), (near == q).mean()
+
+
 def test_overlap_point_is_where_two_classes_mix(pick):
     z, labels = blobs()
     p = pick(z, labels)
     assert p["overlap"] == (2, 3)
     assert p["links"][(2, 3)] == max(p["links"].values())
     assert np.linalg.norm(np.asarray(p["C"]) - np.array([-9.75, -10])) < 1.0
+    assert (np.asarray(p["C"]) == z).all(1).any()  # C is one of the codes
+    assert min(mixing(z, labels, p["C"], 2, 3)) >= 0.4
     near = nearest_labels(z, labels, p["C"], k=20)
     assert (near == 2).sum() >= 5 and (near == 3).sum() >= 5
+
+
+def test_overlap_point_stays_on_a_curved_border(pick):
+    """Class 1 rings class 0, so the codes where they mix lie on a circle, and the median of
+    those codes at its centre, among class 0 alone: C must be on the circle itself."""
+    rng = np.random.default_rng(5)
+    angle, radius = rng.uniform(0, 2 * np.pi, 600), rng.normal(4, 0.5, 600)
+    ring = np.stack([radius * np.cos(angle), radius * np.sin(angle)], 1)
+    z = np.concatenate([rng.normal(0, 1.2, (600, 2)), ring, rng.normal((40, 0), 1, (600, 2))])
+    labels = np.repeat([0, 1, 2], 600)
+    p = pick(z, labels)
+    assert p["overlap"] == (0, 1)
+    assert 2.4 < np.linalg.norm(p["C"]) < 3.6  # on the circle where the two mix
+    assert min(mixing(z, labels, p["C"], 0, 1)) >= 0.4
+    near = nearest_labels(z, labels, p["C"])
+    assert (near == 0).sum() >= 3 and (near == 1).sum() >= 3
 
 
 def test_the_decoded_images_not_the_codes_choose_the_class(pick):
@@ -110,8 +135,8 @@ def test_when_no_class_is_well_separated_the_best_separated_is_chosen(pick):
 
 
 def test_when_no_code_is_mixed_enough_c_lies_among_the_most_mixed(pick):
-    """Two classes that barely touch: no code has 30 % of each among its neighbours, so C is
-    the median of the most mixed codes, on the border between them."""
+    """Two classes that barely touch: no code has 40 % of each among its neighbours, so C is
+    the most mixed code nearest to the median of the most mixed, on the border between them."""
     spec = {0: ((0, 0), 1.0), 1: ((6, 0), 1.0), 2: ((0, 30), 1.0), 3: ((30, 30), 1.0)}
     z, labels = blobs(spec=spec, seed=2)
     p = pick(z, labels)

@@ -9,11 +9,14 @@ import argparse
 import ast
 import builtins
 import hashlib
+import importlib.metadata
+import os
+import platform
 import re
+import shutil
 from pathlib import Path
 
 import nbformat
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "a05_jorchard.ipynb"
@@ -251,32 +254,49 @@ def results(text):
             "ratio": found["ratio"][0]}
 
 
-# How far two runs of the same code may differ on another CPU or library stack (measured in
-# BENCHMARK.md): the same choices in part E, numbers within 0.01, points within POINT_TOLERANCE
-# in latent units (the codes span about 10). A and B are the two farthest codes of a class, so
-# where two codes tie for an end the point can jump to the other; 1.34 was the largest move
-# measured.
-NUMBER_TOLERANCE = 0.01
-POINT_TOLERANCE = 1.5
+# How far the measures of two runs of the same code may differ when their arithmetic differs
+# in its last bits (another CPU's instruction set, a GPU). Training magnifies such differences
+# until the two networks are different solutions: the plane is drawn differently, so part E's
+# points and even its choices can differ, and only the measures stay close. `make bench`
+# measures the largest change over seeds 0-5 under two other instruction sets (BENCHMARK.md,
+# "Another CPU"); these limits sit above it, and a test checks that they still do.
+CPU_TOLERANCE = {"ratio": 0.03, "ae_knn": 0.04, "ae_test_mse": 0.002, "pca_knn": 0.001,
+                 "pca_test_mse": 0.001}
 
 
-def differences(run, reference, numbers=NUMBER_TOLERANCE, points=POINT_TOLERANCE):
-    """How two runs' results (from `results`) differ beyond the tolerances; [] when they agree."""
-    found = [f"{key}: {run[key]} against {reference[key]}" for key in ("class", "overlap")
-             if run[key] != reference[key]]
+def differences(run, reference, tolerance=None):
+    """Where two runs' results (from `results`) disagree; [] when they agree. Without a
+    tolerance every answer must be the same (one machine and software); with one, such as
+    CPU_TOLERANCE, only the measures it names are compared, each within its limit."""
+    if tolerance is None:
+        return [f"{key}: {run[key]} against {reference[key]}" for key in reference
+                if run[key] != reference[key]]
+    return [f"{key}: {run[key]} against {reference[key]} (allowed {limit})"
+            for key, limit in tolerance.items() if abs(run[key] - reference[key]) > limit]
 
-    def apart(p, q):
-        return np.hypot(*np.subtract(p, q))
 
-    (a, b), (ra, rb) = (run["A"], run["B"]), (reference["A"], reference["B"])
-    if min(max(apart(a, ra), apart(b, rb)), max(apart(a, rb), apart(b, ra))) > points:
-        found.append(f"A and B: {(a, b)} against {(ra, rb)}")  # either way round
-    if apart(run["C"], reference["C"]) > points:
-        found.append(f"C: {run['C']} against {reference['C']}")
-    for key in ("ratio", "ae_knn", "pca_knn", "ae_test_mse", "pca_test_mse"):
-        if abs(run[key] - reference[key]) > numbers:
-            found.append(f"{key}: {run[key]} against {reference[key]}")
-    return found
+def machine():
+    """What decides the last bits of a run's arithmetic here: the processor and its vector
+    instructions, the instruction sets forced on PyTorch and MKL, PyTorch's version, and
+    whether a GPU is present."""
+    cpu = {"name": platform.processor() or platform.machine()}
+    if os.path.isfile("/proc/cpuinfo"):
+        with open("/proc/cpuinfo") as info:
+            fields = dict(line.split(":", 1) for line in info.read().split("\n\n")[0]
+                          .splitlines() if ":" in line)
+        fields = {k.strip(): v.strip() for k, v in fields.items()}
+        vector = sorted(f for f in fields.get("flags", "").split()
+                        if f.startswith(("sse", "avx", "amx", "fma")))
+        cpu = {"name": fields.get("model name"), "vendor": fields.get("vendor_id"),
+               "family": fields.get("cpu family"), "model": fields.get("model"),
+               "vector": " ".join(vector)}
+    try:
+        torch = importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
+        torch = None
+    gpu = os.path.exists("/proc/driver/nvidia/gpus") or shutil.which("nvidia-smi") is not None
+    forced = {k: os.environ.get(k) for k in ("ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS")}
+    return {"cpu": cpu, "arch": platform.machine(), "torch": torch, "gpu": gpu, **forced}
 
 
 def notebooks_and_out(description, out_help, argv=None):

@@ -40,7 +40,8 @@ def execute(nb, cwd, parameters=None, timeout=900, kernel="python3", timing=Fals
                                 config=config, resources={"metadata": {"path": str(cwd)}})
         client.execute()
     CoalesceStreamsPreprocessor().preprocess(nb, {})  # one output per cell, as Jupyter shows it
-    nb.metadata[nbtools.METADATA_KEY] = {"code_sha256": nbtools.source_digest(nb)}
+    nb.metadata[nbtools.METADATA_KEY] = {"code_sha256": nbtools.source_digest(nb),
+                                         "machine": nbtools.machine()}
     return nb
 
 
