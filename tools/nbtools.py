@@ -260,7 +260,7 @@ def results(text):
 # points and even its choices can differ, and only the measures stay close. `make bench`
 # measures the largest change over seeds 0-5 under two other instruction sets (BENCHMARK.md,
 # "Another CPU"); these limits sit above it, and a test checks that they still do.
-CPU_TOLERANCE = {"ratio": 0.03, "ae_knn": 0.04, "ae_test_mse": 0.002, "pca_knn": 0.001,
+CPU_TOLERANCE = {"ratio": 0.04, "ae_knn": 0.04, "ae_test_mse": 0.0025, "pca_knn": 0.001,
                  "pca_test_mse": 0.001}
 
 
