@@ -17,9 +17,6 @@ import run_notebook
 from conftest import ROOT, SMALL, label_overlaps, probe, run
 
 BUSY_LOOP = "import time\nend = time.time() + 300\nwhile time.time() < end:\n    pass"
-# PyTorch's and MKL's instruction sets, forced: as on an AVX2-only CPU, and on an older one
-AVX2 = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"}
-OLDER = {"ATEN_CPU_CAPABILITY": "default", "MKL_ENABLE_INSTRUCTIONS": "SSE4_2"}
 
 
 def outputs(nb):
@@ -82,7 +79,7 @@ def test_another_cpu_trains_another_solution_with_the_same_measures():
     if not re.search(r"x86|amd64|i\d86", platform.machine(), re.I):
         pytest.skip("the instruction sets forced here are x86's")
     settings = {"img_size": 14}
-    first, second = run(settings, AVX2, extras=True), run(settings, OLDER, extras=True)
+    first, second = (run(settings, env, extras=True) for env in nbtools.OTHER_CPUS.values())
     a, b = (nbtools.results(nbtools.stream_text(nb)) for nb in (first, second))
     assert first.metadata[nbtools.METADATA_KEY]["machine"] != second.metadata[
         nbtools.METADATA_KEY]["machine"]

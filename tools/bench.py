@@ -48,9 +48,6 @@ TARGETS = {"ratio": ("<=", 0.72), "ae_knn": (">=", 0.75), "notebook_s": ("<=", 3
            "busy_ratio": ("<=", 3.0)}
 LOWEST_KNN = 0.67  # no seed's 5-NN accuracy below this
 BUSY_LOOP = "import time\nend = time.time() + 900\nwhile time.time() < end:\n    pass"
-# PyTorch's and MKL's instruction sets held down, as on an AVX2-only CPU and on the oldest x86
-OTHER_CPUS = {"AVX2": {"ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"},
-              "oldest": {"ATEN_CPU_CAPABILITY": "default", "MKL_ENABLE_INSTRUCTIONS": "SSE4_2"}}
 MOVED = {"cpu_ratio": "ratio", "cpu_knn": "ae_knn", "cpu_mse": "ae_test_mse"}
 
 
@@ -104,7 +101,7 @@ def run_all(seed):
     quiet.update({"busy_train_s": busy["train_s"], "busy_notebook_s": busy["notebook_s"],
                   "busy_ratio": busy["notebook_s"] / quiet["notebook_s"],
                   "same": "yes" if busy["answers"] == quiet["answers"] else "NO"})
-    others = [run_seed(seed, env=env) for env in OTHER_CPUS.values()]
+    others = [run_seed(seed, env=env) for env in nbtools.OTHER_CPUS.values()]
     quiet["cpu_choices"] = " / ".join("same" if r["choices"] == quiet["choices"]
                                       else r["choices"] for r in others)
     quiet["cpu_same"] = sum(r["choices"] == quiet["choices"] for r in others)
@@ -181,7 +178,7 @@ def main(argv=None):
     common, count = choices.most_common(1)[0]
     medians["choices"] = common if count == len(rows) else f"{common} ({count} of {len(rows)})"
     same = sum(r["cpu_same"] for r in rows.values())
-    medians["cpu_choices"] = f"{same} of {len(OTHER_CPUS) * len(rows)} same"
+    medians["cpu_choices"] = f"{same} of {len(nbtools.OTHER_CPUS) * len(rows)} same"
     moved = {k: max(r[k] for r in rows.values()) for k in MOVED}
     medians["pick_s_3000"] = pick_seconds()
     settings = ", ".join(f"{k}={v}" for k, v in params.items() if k not in ("seed", "data_root"))
@@ -199,7 +196,7 @@ def main(argv=None):
         f"- lowest AE 5-NN of a seed: {min(r['ae_knn'] for r in rows.values()):.3f} "
         f"(target >= {LOWEST_KNN})",
         f"- another CPU: part E chose the same in {medians['cpu_choices'].split()[0]} of "
-        f"{len(OTHER_CPUS) * len(rows)} runs",
+        f"{len(nbtools.OTHER_CPUS) * len(rows)} runs",
         f"- another CPU, largest change: ratio {moved['cpu_ratio']:.3f}, 5-NN "
         f"{moved['cpu_knn']:.3f}, held-out MSE {moved['cpu_mse']:.4f} (allowed: "
         + ", ".join(str(nbtools.CPU_TOLERANCE[k]) for k in MOVED.values()) + ")",
