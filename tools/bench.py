@@ -177,8 +177,8 @@ def main(argv=None):
     choices = collections.Counter(r["choices"] for r in rows.values())
     common, count = choices.most_common(1)[0]
     medians["choices"] = common if count == len(rows) else f"{common} ({count} of {len(rows)})"
-    same = sum(r["cpu_same"] for r in rows.values())
-    medians["cpu_choices"] = f"{same} of {len(nbtools.OTHER_CPUS) * len(rows)} same"
+    same, runs = sum(r["cpu_same"] for r in rows.values()), len(nbtools.OTHER_CPUS) * len(rows)
+    medians["cpu_choices"] = f"{same} of {runs} same"
     moved = {k: max(r[k] for r in rows.values()) for k in MOVED}
     medians["pick_s_3000"] = pick_seconds()
     settings = ", ".join(f"{k}={v}" for k, v in params.items() if k not in ("seed", "data_root"))
@@ -195,8 +195,7 @@ def main(argv=None):
         *verdicts(medians),
         f"- lowest AE 5-NN of a seed: {min(r['ae_knn'] for r in rows.values()):.3f} "
         f"(target >= {LOWEST_KNN})",
-        f"- another CPU: part E chose the same in {medians['cpu_choices'].split()[0]} of "
-        f"{len(nbtools.OTHER_CPUS) * len(rows)} runs",
+        f"- another CPU: part E chose the same in {same} of {runs} runs",
         f"- another CPU, largest change: ratio {moved['cpu_ratio']:.3f}, 5-NN "
         f"{moved['cpu_knn']:.3f}, held-out MSE {moved['cpu_mse']:.4f} (allowed: "
         + ", ".join(str(nbtools.CPU_TOLERANCE[k]) for k in MOVED.values()) + ")",
