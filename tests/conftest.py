@@ -46,6 +46,17 @@ for _fig in _figs:
                          for _q in _boxes[_i + 1:])
     plt.close(_fig)
 print('LABEL OVERLAPS', _overlaps, 'IN', len(_figs), 'FIGURES')
+_fig = plot_points(net, x_train, t_train, {'A': A, 'B': B, 'C': C})
+_fig.canvas.draw()
+_ax, _covered = _fig.axes[0], 0
+for _t in _ax.texts:  # a letter covers neither its star nor the point's 10 nearest codes
+    _p = torch.as_tensor({'A': A, 'B': B, 'C': C}[_t.get_text()]).float()
+    _near = _z[(_z - _p).norm(dim=1).argsort()[:10]]
+    _box = _t.get_window_extent(_fig.canvas.get_renderer())
+    _covered += sum(_box.contains(*_ax.transData.transform(_q.tolist()))
+                    for _q in [_p, *_near])
+plt.close(_fig)
+print('LABELS COVER', _covered, 'OF THEIR POINTS AND NEIGHBOURS')
 """
 
 
@@ -92,6 +103,12 @@ def run(parameters=None, env=None, cwd=ROOT, probe=True, extras=False):
         os.environ.pop("MPLBACKEND", None)
         run_notebook.execute(nb, cwd, parameters=parameters)
     return nb
+
+
+def label_covers(nb):
+    """What the PROBE cell found: how many stars and nearest codes lie under part E's letters."""
+    line = next(x for x in nbtools.stream_text(nb).splitlines() if x.startswith("LABELS COVER"))
+    return int(line.split()[2])
 
 
 def probe(nb):

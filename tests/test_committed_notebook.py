@@ -10,6 +10,7 @@ from conftest import (
     SEED_TOLERANCE,
     benchmark_medians,
     benchmark_other_cpus,
+    label_covers,
     label_overlaps,
     probe,
     run,
@@ -46,9 +47,9 @@ def test_it_trained_on_1024_full_size_digits_with_the_stated_settings(nb, text):
     p = nbtools.parameters(nb)
     assert (p["img_size"], p["n_digits"]) == (28, 1024)
     line = next(x for x in text.splitlines() if x.startswith("Adam, lr "))
-    assert line == (f"Adam, lr {p['lr']:g}, batch size {p['batch_size']}, "
-                    f"{p['epochs']} epochs, data (1024, 784)")
-    assert "per class: [103, 103, 103, 103, 102, 102, 102, 102, 102, 102]" in text
+    assert line == (f"Adam, lr {p['lr']:g}, betas (0.9, 0.98), batch size {p['batch_size']}, "
+                    f"{p['epochs']} epochs, noise {p['noise']}")
+    assert "x_train (1024, 784) by class [103, 103, 103, 103, 102, 102, 102, 102, 102, 102]" in text
 
 
 def test_the_loss_is_printed_every_50_epochs_and_falls(nb, text):
@@ -57,6 +58,17 @@ def test_the_loss_is_printed_every_50_epochs_and_falls(nb, text):
               for line in text.splitlines() if line.startswith("epoch ")}
     assert list(losses) == [*range(50, epochs + 1, 50)] + ([epochs] if epochs % 50 else [])
     assert list(losses.values()) == sorted(losses.values(), reverse=True)
+
+
+def test_the_loss_of_the_network_parts_c_to_e_use_is_printed(text, found):
+    """After training, the hand-in prints the averaged network's loss on the clean training
+    digits: the network that parts C to E draw, and the companion's training MSE."""
+    line = next(x for x in text.splitlines() if x.startswith("averaged network"))
+    assert line.startswith("averaged network, clean digits: loss ")
+    clean = float(line.split()[-1])
+    assert clean == pytest.approx(found["ae_train_mse"], abs=5e-5)
+    last = [float(x.split()[-1]) for x in text.splitlines() if x.startswith("epoch ")][-1]
+    assert clean < last  # the noisy inputs make the live network's loss the higher one
 
 
 def test_the_companion_ran_the_hand_in_and_got_its_answers(text, companion):
@@ -116,6 +128,7 @@ def test_no_label_hides_another_on_the_real_figures(rerun):
     """Part E's figure (star letters, image titles) and the companion's map (class labels),
     drawn from the full-size run, have no two labels over each other."""
     assert label_overlaps(rerun) == (0, 2)
+    assert label_covers(rerun) == 0
 
 
 @pytest.mark.slow

@@ -14,7 +14,7 @@ from nbclient.exceptions import CellExecutionError
 
 import nbtools
 import run_notebook
-from conftest import ROOT, SMALL, label_overlaps, probe, run
+from conftest import ROOT, SMALL, label_covers, label_overlaps, probe, run
 
 BUSY_LOOP = "import time\nend = time.time() + 300\nwhile time.time() < end:\n    pass"
 
@@ -32,7 +32,8 @@ def test_every_cell_runs_without_error(small_run):
 
 def test_the_small_settings_took_effect(small_run):
     text = nbtools.stream_text(small_run["nb"])
-    assert "Adam, lr 0.004, batch size 64, 25 epochs, data (300, 196)" in text
+    assert "x_train (300, 196) by class" in text
+    assert "Adam, lr 0.004, betas (0.9, 0.98), batch size 64, 25 epochs, noise 0.5" in text
     assert "epoch 25: loss" in text
     assert "held-out MSE" in text
 
@@ -41,6 +42,7 @@ def test_every_figure_is_drawn(small_run):
     # the hand-in's C scatter, D reconstructions and E points; the companion's map and path
     assert nbtools.image_count(small_run["nb"]) == 5
     assert label_overlaps(small_run["nb"]) == (0, 2)
+    assert label_covers(small_run["nb"]) == 0
 
 
 def test_part_e_and_the_comparison_print_their_results(small_run):
@@ -133,7 +135,7 @@ def test_the_companion_runs_the_hand_in_then_adds_its_extras(tmp_path, offline):
     run_notebook.execute(companion, tmp_path)
     text = nbtools.stream_text(companion)
     found = nbtools.results(text)
-    assert "data (300, 196)" in text and found["class"] in range(10)
+    assert "x_train (300, 196)" in text and found["class"] in range(10)
     assert 0 < found["ratio"] < 2 and 0 < found["ae_knn"] <= 1
     assert nbtools.image_count(companion) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == [nbtools.NOTEBOOK.name]

@@ -114,8 +114,8 @@ def pick_seconds(n=3000):
     """Time pick_latent_points on n synthetic codes (median of 5)."""
     pick = nbtools.exec_definitions()["pick_latent_points"]
     rng = np.random.default_rng(0)
-    z, labels = rng.normal(size=(n, 2)) + np.repeat(rng.normal(0, 4, (10, 2)), n // 10, 0), \
-        np.repeat(np.arange(10), n // 10)
+    z = torch.tensor(rng.normal(size=(n, 2)) + np.repeat(rng.normal(0, 4, (10, 2)), n // 10, 0))
+    labels = torch.arange(10).repeat_interleave(n // 10)
     times = []
     for _ in range(5):
         start = time.perf_counter()

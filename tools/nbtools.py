@@ -227,8 +227,10 @@ def answers(text):
 
 NUMBER = r"(-?[\d.]+)"
 RESULTS = {  # what the notebook prints: the answers of part E and the comparison with PCA
-    "part E": rf"^class (\d+) \(.*\): A = \({NUMBER}, {NUMBER}\), B = \({NUMBER}, {NUMBER}\)$",
-    "overlap": rf"^overlap of (\d+) and (\d+) \(.*\): C = \({NUMBER}, {NUMBER}\)$",
+    "class": r"^class (\d+): ends ",  # the first such line is the chosen class
+    "A and B": rf"^A = \({NUMBER}, {NUMBER}\), B = \({NUMBER}, {NUMBER}\)$",
+    "overlap": r"^classes (\d+) and (\d+): ",  # the first such line is the chosen pair
+    "C": rf"^C = \({NUMBER}, {NUMBER}\), neighbours ",
     "training MSE": rf"^training MSE +{NUMBER} +{NUMBER}$",
     "held-out MSE": rf"^held-out MSE +{NUMBER} +{NUMBER}$",
     "5-NN": rf"^held-out 5-NN accuracy +{NUMBER} +{NUMBER}$",
@@ -246,8 +248,9 @@ def results(text):
         if match is None:
             raise ValueError(f"the run did not print its {key} line")
         found[key] = [float(v) for v in match.groups()]
-    (cls, *ab), (c1, c2, *c) = found.pop("part E"), found.pop("overlap")
-    return {"class": int(cls), "A": ab[:2], "B": ab[2:], "overlap": (int(c1), int(c2)), "C": c,
+    ab, pair = found["A and B"], found["overlap"]
+    return {"class": int(found["class"][0]), "A": ab[:2], "B": ab[2:],
+            "overlap": (int(pair[0]), int(pair[1])), "C": found["C"],
             "ae_train_mse": found["training MSE"][0], "pca_train_mse": found["training MSE"][1],
             "ae_test_mse": found["held-out MSE"][0], "pca_test_mse": found["held-out MSE"][1],
             "ae_knn": found["5-NN"][0], "pca_knn": found["5-NN"][1],
