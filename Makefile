@@ -35,7 +35,7 @@ lint: venv  ## ruff over everything, and the notebooks at the PDF's 79-character
 pdf: venv  ## export both notebooks to PDF as Jupyter's Download as PDF does
 	$(BIN)/python tools/export_pdf.py
 
-q1: venv  ## rebuild q1_solution.pdf from tools/q1_solution.tex
+q1: venv  ## rebuild q1_solution.pdf from tools/q1_solution.typ (Typst, from pip)
 	$(BIN)/python tools/build_q1.py
 
 submission: venv  ## check everything and collect the three hand-in files in submission/

@@ -156,12 +156,25 @@ def fresh_clone(tmp_path_factory):
     return dest
 
 
+NAME = "Ada Lovelace"  # a student who has put their name in
+
+
+def set_student(path, name):
+    """Put name on the student line of the notebook at path."""
+    nb = nbtools.load(path)
+    first = next(c for c in nb.cells if c.cell_type == "markdown")
+    line = nbtools.STUDENT_LINE.search(first.source)
+    first.source = (first.source[:line.start("name")] + name
+                    + first.source[line.end("name"):])
+    nbformat.write(nb, str(path))
+
+
 def need_tools(*names):
     """Skip when a system tool is missing, except in CI, where it must be there."""
     missing = [n for n in names if shutil.which(n) is None]
     if missing:
         why = (f"{', '.join(missing)} not installed; install the Debian packages "
-               f"{nbtools.PDF_PACKAGES}")
+               f"{nbtools.PDF_PACKAGES} poppler-utils chromium")
         if os.environ.get("CI") == "true":
             pytest.fail(why)
         pytest.skip(why)

@@ -1,14 +1,17 @@
 """Question 1, proven numerically (tools/q1_check.py), and q1_solution.pdf as a grader reads it."""
 import re
+import subprocess
+import sys
+import unicodedata
 
 import numpy as np
+import pypdf
 import pytest
 import torch
 
 import build_q1
-import make_submission
 import nbtools
-from conftest import ROOT, need_tools, pdf_text
+from conftest import ROOT
 from q1_check import (
     KERNELS,
     N,
@@ -24,6 +27,19 @@ from q1_check import (
 )
 
 EDGES = [0, 1, 2, 3, 46, 47, 48, 49]
+PDF = ROOT / "q1_solution.pdf"
+COMMAND = "python tools/q1_check.py"  # the one pointer the PDF may give: it repeats the check
+ODD_NAME = r"Ada L_ovelace & Co #1 $x$ *bold* _u_ @ref <lab> a\b"  # Typst markup, if not escaped
+
+
+def pages(path):
+    """The text pypdf reads from each page, with math letters (𝑤, 𝐱) made plain (w, x)."""
+    return [unicodedata.normalize("NFKC", page.extract_text())
+            for page in pypdf.PdfReader(path).pages]
+
+
+def keywords(path):
+    return pypdf.PdfReader(path).metadata["/Keywords"]
 
 
 @pytest.fixture(params=list(KERNELS), ids=list(KERNELS))
@@ -85,26 +101,41 @@ def test_the_largest_differences_are_rounding_and_truncation():
 
 
 def test_committed_pdf_is_current():
-    need_tools("pdfinfo")
-    info = make_submission.pdf_info(ROOT / "q1_solution.pdf")
-    assert f"source-sha256:{build_q1.stamp()}" in info["Keywords"], "run `make q1`"
-    assert 1 <= int(info["Pages"]) <= 2
+    assert keywords(PDF) == f"source-sha256:{build_q1.stamp()}", "run `make q1`"
+
+
+def test_committed_pdf_has_the_answer_on_page_one_of_at_most_two():
+    text = pages(PDF)
+    assert 1 <= len(text) <= 2
+    assert pypdf.PdfReader(PDF).pages[0].mediabox[2:] == [612, 792]  # US letter
+    squashed = re.sub(r"\s", "", text[0])
+    assert "∇xE=w̃⊛∇zE" in squashed  # the boxed answer
+    assert "∂E∂xk=∑8i=0w8−i∂E∂zk−4+i" in squashed  # its index form
 
 
 def test_committed_pdf_stands_on_its_own():
-    need_tools("pdftotext")
-    text = pdf_text(ROOT / "q1_solution.pdf", layout=False)
-    assert "w̃ ⊛ ∇z E" in text and "w8−i" in text
+    text = " ".join(" ".join(pages(PDF)).split())
+    assert "w̃ ⊛ ∇zE" in text and "w8−i" in text
     for words in ("The question", "(1)", "flipped kernel convolved with the", "Chain rule",
-                  "boundaries", "bias drops out", "matrix form", "automatic differentiation",
-                  "finite differences", "Five kernels"):
+                  "boundaries", "bias drops out", "matrix form", "checked in Python",
+                  "automatic differentiation", "finite differences", "Five kernels"):
         assert words in text, words
-    assert "tests/" not in text and ".py" not in text  # no pointers a grader cannot follow
+    assert text.count(COMMAND) == 1
+    rest = text.replace(COMMAND, "")  # no other pointers, which a grader cannot follow
+    assert "tests/" not in rest and "tools/" not in rest and ".py" not in rest
+
+
+def test_the_command_named_in_the_pdf_repeats_the_check():
+    result = subprocess.run([sys.executable, *COMMAND.split()[1:]], cwd=ROOT,
+                            capture_output=True, text=True, check=True)
+    worst = largest_differences()
+    assert f"{worst['autograd']:.1e}" in result.stdout
+    assert f"{worst['finite differences']:.1e}" in result.stdout
+    assert "the unflipped kernel disagrees with autograd for every kernel: True" in result.stdout
 
 
 def test_committed_pdf_states_the_largest_differences_found():
-    need_tools("pdftotext")
-    text = pdf_text(ROOT / "q1_solution.pdf", layout=False).replace("\n", " ")
+    text = " ".join(" ".join(pages(PDF)).split())  # runs of spaces and line ends as one
     stated = [float(m) * 10.0 ** -int(e)
               for m, e in re.findall(r"(\d\.\d) × 10−(\d+) against", text)]
     worst = largest_differences()
@@ -114,16 +145,44 @@ def test_committed_pdf_states_the_largest_differences_found():
 
 
 def test_committed_pdf_names_the_student_on_page_one():
-    need_tools("pdftotext")
     name, watiam = nbtools.student()
-    first = pdf_text(ROOT / "q1_solution.pdf", layout=False).split("\f")[0]
+    first = pages(PDF)[0]
     assert name in first and watiam in first
 
 
 def test_q1_rebuilds_for_another_student(tmp_path, monkeypatch):
-    need_tools("xelatex", "pdfinfo", "pdftotext")
-    monkeypatch.setattr(nbtools, "student", lambda nb=None: ("Ada L_ovelace & Co", "alovelace"))
+    """The name goes in as text: characters that mean something to Typst come out as typed."""
+    monkeypatch.setattr(nbtools, "student", lambda nb=None: (ODD_NAME, "alovelace"))
     out = tmp_path / "q1.pdf"
     build_q1.build(out)
-    assert build_q1.stamp() in make_submission.pdf_info(out)["Keywords"]
-    assert "Ada L_ovelace & Co" in pdf_text(out, layout=False).split("\f")[0]
+    assert keywords(out) == f"source-sha256:{build_q1.stamp()}"
+    assert f"{ODD_NAME} (WatIAM ID: alovelace)" in pages(out)[0]
+    assert pypdf.PdfReader(out).metadata["/Author"] == f"{ODD_NAME} (WatIAM ID: alovelace)"
+
+
+def test_the_q1_build_is_reproducible(tmp_path):
+    first, second = tmp_path / "first.pdf", tmp_path / "second.pdf"
+    build_q1.build(first)
+    build_q1.build(second)
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_a_failed_q1_build_leaves_the_pdf_as_it_was(tmp_path, monkeypatch):
+    broken = tmp_path / "q1_solution.typ"
+    broken.write_text("#undefined-function-for-this-test()\n")
+    monkeypatch.setattr(build_q1, "SOURCE", broken)
+    out = tmp_path / "q1.pdf"
+    out.write_bytes(b"the PDF from before")
+    with pytest.raises(SystemExit, match="typst failed; .*q1.pdf left as it was"
+                       "(.|\n)*unknown variable: undefined-function-for-this-test"):
+        build_q1.build(out)
+    assert out.read_bytes() == b"the PDF from before"
+
+
+def test_q1_build_without_typst_says_how_to_install_it(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "typst", None)  # `import typst` raises ImportError
+    out = tmp_path / "q1.pdf"
+    out.write_bytes(b"the PDF from before")
+    with pytest.raises(SystemExit, match="install it with `pip install typst`"):
+        build_q1.build(out)
+    assert out.read_bytes() == b"the PDF from before"

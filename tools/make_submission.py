@@ -1,16 +1,22 @@
 """Check and collect the hand-in files in submission/.
 
-    python tools/make_submission.py [--out DIR]
+    python tools/make_submission.py [--out DIR] [--route latex|browser] [--browser PATH]
+
+The notebook's PDF is made as tools/export_pdf.py makes it (LaTeX where it is installed, else a
+Chrome, Chromium, Brave or Edge browser); the PDFs are checked with pypdf, so nothing beyond
+pip's packages and a browser is needed.
 
 Crowdmark takes q1_solution.pdf and a05_jorchard.pdf; D2L takes a05_jorchard.ipynb. Every file
 is checked first, and the folder is replaced only when all checks pass.
 """
 import argparse
+import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+import pypdf
 
 import build_q1
 import export_pdf
@@ -19,22 +25,26 @@ import nbtools
 ROOT = nbtools.ROOT
 
 
+def read_pdf(path):
+    """The PDF opened with pypdf (pure Python: no poppler needed), or SystemExit."""
+    try:
+        return pypdf.PdfReader(str(path))
+    except (OSError, pypdf.errors.PdfReadError) as err:
+        raise SystemExit(f"{path} does not open as a PDF: {err}") from None
+
+
 def pdf_info(path):
-    out = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True)
-    if out.returncode != 0:
-        raise SystemExit(f"{path} does not open as a PDF: {out.stderr.strip()}")
-    return dict(line.split(":", 1) for line in out.stdout.splitlines() if ":" in line)
+    """The page count and the keywords of a PDF, as {"Pages": n, "Keywords": text}."""
+    pdf = read_pdf(path)
+    return {"Pages": len(pdf.pages), "Keywords": (pdf.metadata or {}).get("/Keywords", "")}
 
 
 def pdf_image_count(path):
-    out = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, text=True,
-                         check=True).stdout.splitlines()
-    return sum(1 for line in out[2:] if line.split()[2] == "image")
+    return sum(len(page.images) for page in read_pdf(path).pages)
 
 
 def first_page_text(path):
-    return subprocess.run(["pdftotext", "-l", "1", str(path), "-"], capture_output=True,
-                          text=True, check=True).stdout
+    return read_pdf(path).pages[0].extract_text()
 
 
 def check_identity(path, name, watiam):
@@ -58,10 +68,7 @@ def check_pdf(path, pages, images=0):
     return info, n, found
 
 
-def build(out):
-    for tool in ("pdfinfo", "pdfimages", "pdftotext"):
-        if shutil.which(tool) is None:
-            raise SystemExit(f"{tool} not found; {nbtools.PDF_TOOLS_HELP}")
+def build(out, route=None, browser=None):
     nb = nbtools.load()
     problems = nbtools.structure_problems(nb) + nbtools.run_problems(nb)
     if problems:
@@ -77,15 +84,20 @@ def build(out):
         raise SystemExit(nbtools.placeholder_note())
     info, q1_pages, _ = check_pdf(q1, (1, 2))
     if f"source-sha256:{build_q1.stamp((name, watiam))}" not in info.get("Keywords", ""):
-        raise SystemExit("q1_solution.pdf was not built from the current tools/q1_solution.tex,"
+        raise SystemExit("q1_solution.pdf was not built from the current tools/q1_solution.typ,"
                          " tools/q1_check.py and student line; rebuild it: "
                          "python tools/build_q1.py")
     check_identity(q1, name, watiam)
+    route, browser = export_pdf.choose_route(route, browser)  # before anything is made
     staging = Path(tempfile.mkdtemp(dir=out.parent))  # becomes `out` once all is checked
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)  # a folder's usual permissions, not mkdtemp's private ones
     try:
         shutil.copy(nbtools.NOTEBOOK, staging)
         shutil.copy(q1, staging)
-        pdf = export_pdf.export(nbtools.NOTEBOOK, staging / "a05_jorchard.pdf")
+        pdf = staging / "a05_jorchard.pdf"
+        export_pdf.export(nbtools.NOTEBOOK, pdf, route, browser)
         _, nb_pages, nb_images = check_pdf(pdf, (4, 40), images=figures)
         check_identity(pdf, name, watiam)
     except BaseException:
@@ -98,7 +110,8 @@ def build(out):
             ("a05_jorchard.pdf", f"{nb_pages} pages, {nb_images} images",
              "Crowdmark (Question 2)"),
             ("q1_solution.pdf", f"{q1_pages} pages", "Crowdmark (Question 1)")]
-    print(f"{out}/ is ready, for {name} ({watiam}):")
+    how = "LaTeX, as Download as PDF" if route == "latex" else f"printed by {browser}"
+    print(f"{out}/ is ready, for {name} ({watiam}); a05_jorchard.pdf made with {how}:")
     for file, what, where in rows:
         print(f"  {file:<20}{what:<22}-> {where}")
 
@@ -106,8 +119,12 @@ def build(out):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "submission")
+    parser.add_argument("--route", choices=["latex", "browser"],
+                        help="how to make the notebook's PDF (default: latex where LaTeX and "
+                             "pandoc are installed, else browser)")
+    parser.add_argument("--browser", help="the browser to print with")
     args = parser.parse_args(argv)
-    build(args.out.resolve())
+    build(args.out.resolve(), args.route, args.browser)
     return 0
 
 

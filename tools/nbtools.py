@@ -22,10 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "a05_jorchard.ipynb"
 COMPANION = ROOT / "explore_latent.ipynb"  # beyond the assignment; starts by running NOTEBOOK
 METADATA_KEY = "a05_run"  # where the runner records what it executed
-PDF_PACKAGES = ("texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc "
-                "poppler-utils")  # Debian packages the PDF targets need
-PDF_TOOLS_HELP = (f"install LaTeX (xelatex), pandoc and poppler: on Debian or Ubuntu the packages "
-                  f"{PDF_PACKAGES}; on Windows or macOS MiKTeX or MacTeX, pandoc and poppler")
+# the Debian packages of the LaTeX route (Jupyter's Download as PDF); the browser route needs none
+PDF_PACKAGES = "texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc"
+PDF_TOOLS_HELP = (f"install LaTeX (xelatex) and pandoc: on Debian or Ubuntu the packages "
+                  f"{PDF_PACKAGES}; on Windows or macOS MiKTeX or MacTeX, and pandoc")
 # the one place for the student's identity: a line of the notebook's first markdown cell
 STUDENT_LINE = re.compile(r"\*\*Student:\*\*[ \t]*(?P<name>[^\n(]*?)[ \t]*"
                           r"\(WatIAM ID:[ \t]*(?P<watiam>[A-Za-z0-9]+)\)")
@@ -185,10 +185,17 @@ def parameters(nb=None):
     return values
 
 
+PAPERMILL_TAG = "injected-parameters"  # papermill's cell of the parameters it was given
+
+
 def source_digest(nb):
-    """SHA-256 of all code cells' sources, to tell whether saved outputs belong to this code."""
+    """SHA-256 of all code cells' sources, to tell whether saved outputs belong to this code.
+    A cell that papermill injected is left out, so that a papermill run of the same code (with
+    other parameters) keeps the digest the runner recorded."""
     h = hashlib.sha256()
     for cell in code_cells(nb):
+        if PAPERMILL_TAG in cell.metadata.get("tags", []):
+            continue
         h.update(cell.source.encode() + b"\0")
     return h.hexdigest()
 
@@ -208,8 +215,7 @@ def run_problems(nb):
                 problems.append(f"code cell {i} printed a traceback")
     recorded = nb.metadata.get(METADATA_KEY, {}).get("code_sha256")
     if recorded != source_digest(nb):
-        problems.append("the saved outputs do not come from the current code; run it again: "
-                        "python tools/run_notebook.py")
+        problems.append("the saved outputs do not come from the current code")
     return problems
 
 
@@ -307,12 +313,19 @@ def machine():
     return {"cpu": cpu, "arch": platform.machine(), "torch": torch, "gpu": gpu, **forced}
 
 
-def notebooks_and_out(description, out_help, argv=None):
+def notebooks_and_out(description, out_help, argv=None, routes=False):
     """The command line the runner and the exporter share: notebooks (default: the hand-in,
-    then the companion) and --out for a single one."""
+    then the companion) and --out for a single one; with routes, the exporter's --route and
+    --browser."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("notebooks", nargs="*", type=Path, default=[NOTEBOOK, COMPANION])
     parser.add_argument("--out", type=Path, help=out_help)
+    if routes:
+        parser.add_argument("--route", choices=["latex", "browser"],
+                            help="how to make the PDF (default: latex where LaTeX and pandoc "
+                                 "are installed, else browser)")
+        parser.add_argument("--browser", help="the browser to print with (default: the first "
+                                              "Chrome, Chromium, Brave or Edge found)")
     args = parser.parse_args(argv)
     if args.out and len(args.notebooks) != 1:
         parser.error("--out takes one notebook")

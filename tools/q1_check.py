@@ -88,3 +88,13 @@ def largest_differences():
             diff = np.abs(mine - other).max() / np.abs(other).max()
             worst[key] = max(worst[key], float(diff))
     return worst
+
+
+if __name__ == "__main__":
+    worst = largest_differences()
+    print(f"largest difference from autograd:           {worst['autograd']:.1e}")
+    print(f"largest difference from finite differences: {worst['finite differences']:.1e}")
+    unflipped_wrong = all(
+        not np.allclose(circ(w, loss_grad(layer(w, b, x))), autograd_grad(w, b, x),
+                        rtol=1e-3, atol=1e-3) for w, b, x in map(case, KERNELS))
+    print("the unflipped kernel disagrees with autograd for every kernel:", unflipped_wrong)
