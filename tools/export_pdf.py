@@ -59,6 +59,7 @@ PRINT_CSS = """
           --jp-notebook-padding: 0; --jp-cell-padding: 2px; }
   pre { white-space: pre-wrap !important; overflow-wrap: anywhere; }
   .jp-OutputArea-child, .jp-RenderedImage, .jp-InputArea { break-inside: avoid; }
+  .jp-MarkdownCell { break-after: avoid; }  /* a sentence stays with the code it introduces */
   .jp-InputPrompt, .jp-OutputPrompt { font-size: 7pt !important; }
   .jp-RenderedImage img { zoom: 0.96; max-width: 100%; height: auto; }
   .jp-RenderedHTMLCommon h1 { font-size: 15pt; margin-top: 14pt; }

@@ -110,8 +110,8 @@ def build(out, route=None, browser=None):
             ("a05_jorchard.pdf", f"{nb_pages} pages, {nb_images} images",
              "Crowdmark (Question 2)"),
             ("q1_solution.pdf", f"{q1_pages} pages", "Crowdmark (Question 1)")]
-    how = "LaTeX, as Download as PDF" if route == "latex" else f"printed by {browser}"
-    print(f"{out}/ is ready, for {name} ({watiam}); a05_jorchard.pdf made with {how}:")
+    how = "made with LaTeX, as Download as PDF" if route == "latex" else f"printed by {browser}"
+    print(f"{out}/ is ready, for {name} ({watiam}); a05_jorchard.pdf {how}:")
     for file, what, where in rows:
         print(f"  {file:<20}{what:<22}-> {where}")
 
