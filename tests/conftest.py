@@ -33,10 +33,11 @@ _z = net.encode(x_train).detach().cpu()
 _near = {name: t_train[(_z - torch.as_tensor(p).float()).norm(dim=1).argsort()[:10]]
          for name, p in zip('ABC', [A, B, C])}
 print('PROBE', _json.dumps({k: v.tolist() for k, v in _near.items()}))
-_figs = [plot_points(net, x_train, t_train, {'A': A, 'B': B, 'C': C})]
+_points = {'A': A, 'B': B, 'C': C}
+_figs = [plot_points(net, x_train, t_train, _points)]
 if 'plot_latent_map' in dir():
     _figs.append(plot_latent_map(net, x_train, t_train))
-_overlaps = 0
+_overlaps, _covered = 0, 0
 for _fig in _figs:
     _fig.canvas.draw()
     _r = _fig.canvas.get_renderer()
@@ -44,18 +45,15 @@ for _fig in _figs:
         _boxes = [_t.get_window_extent(_r) for _t in _ax.texts]
         _overlaps += sum(_p.overlaps(_q) for _i, _p in enumerate(_boxes)
                          for _q in _boxes[_i + 1:])
+    if _fig is _figs[0]:  # part E: a letter covers neither its star nor its point's 10 nearest
+        _ax = _fig.axes[0]
+        for _t in _ax.texts:
+            _p = torch.as_tensor(_points[_t.get_text()]).float()
+            _box = _t.get_window_extent(_r)
+            _covered += sum(_box.contains(*_ax.transData.transform(_q.tolist()))
+                            for _q in [_p, *_z[(_z - _p).norm(dim=1).argsort()[:10]]])
     plt.close(_fig)
 print('LABEL OVERLAPS', _overlaps, 'IN', len(_figs), 'FIGURES')
-_fig = plot_points(net, x_train, t_train, {'A': A, 'B': B, 'C': C})
-_fig.canvas.draw()
-_ax, _covered = _fig.axes[0], 0
-for _t in _ax.texts:  # a letter covers neither its star nor the point's 10 nearest codes
-    _p = torch.as_tensor({'A': A, 'B': B, 'C': C}[_t.get_text()]).float()
-    _near = _z[(_z - _p).norm(dim=1).argsort()[:10]]
-    _box = _t.get_window_extent(_fig.canvas.get_renderer())
-    _covered += sum(_box.contains(*_ax.transData.transform(_q.tolist()))
-                    for _q in [_p, *_near])
-plt.close(_fig)
 print('LABELS COVER', _covered, 'OF THEIR POINTS AND NEIGHBOURS')
 """
 

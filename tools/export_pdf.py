@@ -185,8 +185,7 @@ def main(argv=None):
     for notebook in args.notebooks:
         out = args.out or notebook.with_suffix(".pdf")
         route, browser = export(notebook, out, args.route, args.browser)
-        how = "LaTeX, as Download as PDF" if route == "latex" else f"printed by {browser}"
-        print(f"wrote {out} ({how})")
+        print(f"wrote {out}, {nbtools.route_taken(route, browser)}")
     handin = next((n for n in args.notebooks if n.name == nbtools.NOTEBOOK.name), None)
     if handin and nbtools.student(nbtools.load(handin))[0] == nbtools.PLACEHOLDER_NAME:
         print(f"note: {nbtools.placeholder_note()}")

@@ -110,8 +110,8 @@ def build(out, route=None, browser=None):
             ("a05_jorchard.pdf", f"{nb_pages} pages, {nb_images} images",
              "Crowdmark (Question 2)"),
             ("q1_solution.pdf", f"{q1_pages} pages", "Crowdmark (Question 1)")]
-    how = "made with LaTeX, as Download as PDF" if route == "latex" else f"printed by {browser}"
-    print(f"{out}/ is ready, for {name} ({watiam}); a05_jorchard.pdf {how}:")
+    print(f"{out}/ is ready, for {name} ({watiam}); a05_jorchard.pdf "
+          f"{nbtools.route_taken(route, browser)}:")
     for file, what, where in rows:
         print(f"  {file:<20}{what:<22}-> {where}")
 
@@ -119,10 +119,7 @@ def build(out, route=None, browser=None):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "submission")
-    parser.add_argument("--route", choices=["latex", "browser"],
-                        help="how to make the notebook's PDF (default: latex where LaTeX and "
-                             "pandoc are installed, else browser)")
-    parser.add_argument("--browser", help="the browser to print with")
+    nbtools.add_route_options(parser)
     args = parser.parse_args(argv)
     build(args.out.resolve(), args.route, args.browser)
     return 0

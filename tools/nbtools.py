@@ -313,6 +313,20 @@ def machine():
     return {"cpu": cpu, "arch": platform.machine(), "torch": torch, "gpu": gpu, **forced}
 
 
+def add_route_options(parser):
+    """--route and --browser, for the tools that make the notebook's PDF."""
+    parser.add_argument("--route", choices=["latex", "browser"],
+                        help="how to make the PDF (default: latex where LaTeX and pandoc are "
+                             "installed, else browser)")
+    parser.add_argument("--browser", help="the browser to print with (default: the first "
+                                          "Chrome, Chromium, Brave or Edge found)")
+
+
+def route_taken(route, browser):
+    """The route an export took, as the tools report it."""
+    return "made with LaTeX, as Download as PDF" if route == "latex" else f"printed by {browser}"
+
+
 def notebooks_and_out(description, out_help, argv=None, routes=False):
     """The command line the runner and the exporter share: notebooks (default: the hand-in,
     then the companion) and --out for a single one; with routes, the exporter's --route and
@@ -321,11 +335,7 @@ def notebooks_and_out(description, out_help, argv=None, routes=False):
     parser.add_argument("notebooks", nargs="*", type=Path, default=[NOTEBOOK, COMPANION])
     parser.add_argument("--out", type=Path, help=out_help)
     if routes:
-        parser.add_argument("--route", choices=["latex", "browser"],
-                            help="how to make the PDF (default: latex where LaTeX and pandoc "
-                                 "are installed, else browser)")
-        parser.add_argument("--browser", help="the browser to print with (default: the first "
-                                              "Chrome, Chromium, Brave or Edge found)")
+        add_route_options(parser)
     args = parser.parse_args(argv)
     if args.out and len(args.notebooks) != 1:
         parser.error("--out takes one notebook")
