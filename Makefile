@@ -25,12 +25,13 @@ run: venv  ## run the hand-in, then the companion, each in a fresh kernel, and s
 lab: venv  ## open the notebook in JupyterLab, running from .venv
 	$(BIN)/jupyter lab $(LAB_ARGS) $(NB)
 
-test: venv  ## every test: rules, autotester, fresh runs, data, Q1, PDFs, hand-in
+test: venv  ## every test: rules, autotester, grader's runs, saved run, hand-in, Q1, data
 	$(BIN)/python -m pytest
 
-lint: venv  ## ruff over everything, and the notebooks at the PDF's 79-character width
+lint: venv  ## ruff, the notebooks at the PDF's width, and the hand-in's size (lines, words)
 	$(BIN)/ruff check .
 	$(BIN)/ruff check --line-length 79 $(NB) explore_latent.ipynb
+	$(BIN)/python tools/nbtools.py
 
 pdf: venv  ## export both notebooks to PDF as Jupyter's Download as PDF does
 	$(BIN)/python tools/export_pdf.py
@@ -41,7 +42,7 @@ q1: venv  ## rebuild q1_solution.pdf from tools/q1_solution.typ (Typst, from pip
 submission: venv  ## check everything and collect the three hand-in files in submission/
 	$(BIN)/python tools/make_submission.py
 
-bench: venv  ## measure quality and speed over six seeds, quiet and busy (writes BENCHMARK.md)
+bench: venv  ## quality and speed over six seeds, quiet, busy, other CPUs (writes BENCHMARK.md)
 	$(BIN)/python tools/bench.py
 
 compat: venv  ## run the notebooks on another stack (STACK=old, mid or pinned) and compare

@@ -1,4 +1,5 @@
-"""files/: real MNIST digits in MNIST's own format, readable offline, rebuilt byte for byte."""
+"""files/ and tools/build_mnist.py: real MNIST digits in MNIST's own format, readable offline,
+rebuilt byte for byte."""
 import shutil
 import struct
 
@@ -22,8 +23,7 @@ def test_torchvision_reads_them_offline_with_the_stated_counts(train, n):
     ds = datasets.MNIST(str(FILES), train=train, download=False)
     assert ds.data.shape == (n, 28, 28) and ds.data.dtype == torch.uint8
     assert torch.bincount(ds.targets).tolist() == [n // 10] * 10
-    assert ds.data.float().mean() > 20  # real strokes, not blank images
-    assert 0 < ds.data.float().mean() < 255
+    assert 20 < ds.data.float().mean() < 100  # real strokes on black, not blank images
 
 
 def test_idx_headers():

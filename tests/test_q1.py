@@ -1,4 +1,5 @@
-"""Question 1, proven numerically (tools/q1_check.py), and q1_solution.pdf as a grader reads it."""
+"""Question 1: the formula proven numerically (tools/q1_check.py), and q1_solution.pdf as
+tools/build_q1.py makes it and a grader reads it."""
 import re
 import subprocess
 import sys
@@ -26,7 +27,6 @@ from q1_check import (
     numeric_grad,
 )
 
-EDGES = [0, 1, 2, 3, 46, 47, 48, 49]
 PDF = ROOT / "q1_solution.pdf"
 COMMAND = "python tools/q1_check.py"  # the one pointer the PDF may give: it repeats the check
 ODD_NAME = r"Ada L_ovelace & Co #1 $x$ *bold* _u_ @ref <lab> a\b"  # Typst markup, if not escaped
@@ -56,7 +56,6 @@ def test_formula_matches_autograd(kernel_case):
     w, b, x = kernel_case
     mine, auto = formula(w, loss_grad(layer(w, b, x))), autograd_grad(w, b, x)
     np.testing.assert_allclose(mine, auto, rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(mine[EDGES], auto[EDGES], rtol=1e-10, atol=1e-10)
 
 
 def test_formula_matches_central_differences(kernel_case):
@@ -65,7 +64,6 @@ def test_formula_matches_central_differences(kernel_case):
     scale = np.abs(numeric).max()
     mine = formula(w, loss_grad(layer(w, b, x)))
     np.testing.assert_allclose(mine, numeric, atol=1e-6 * scale)
-    np.testing.assert_allclose(mine[EDGES], numeric[EDGES], atol=1e-6 * scale)
 
 
 @pytest.mark.parametrize("name", list(KERNELS))

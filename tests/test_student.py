@@ -1,5 +1,5 @@
-"""A student's first ten minutes: the install, `make help`, `make lab`, and a README whose
-commands and numbers match the project."""
+"""A student's first ten minutes: tools/install.py (and tools/compat.py's venvs), the Makefile's
+`help` and `lab`, the requirements files, and docs that name only files that exist."""
 import os
 import re
 import signal
@@ -14,7 +14,7 @@ import pytest
 import compat
 import install
 import nbtools
-from conftest import ROOT, benchmark_medians, benchmark_other_cpus
+from conftest import ROOT
 
 README = (ROOT / "README.md").read_text()
 
@@ -145,32 +145,6 @@ def test_make_lab_serves_the_notebook_from_the_venv():
         lab.wait(timeout=30)
 
 
-def readme_table(title):
-    """The rows of the README table under the heading `title`, as lists of cells."""
-    block = next(b for b in README.split(title, 1)[1].split("\n\n") if b.startswith("|"))
-    rows = [[c.strip() for c in line.strip("|").split("|")] for line in block.splitlines()]
-    return rows[2:]
-
-
-def test_readme_results_are_the_benchmarks():
-    """Every result the README gives is the benchmark's, as BENCHMARK.md records it. (Runs
-    on other machines differ from these within the spread that test_committed_notebook.py
-    allows; nothing here depends on the machine that runs the tests.)"""
-    median, other = benchmark_medians(), benchmark_other_cpus()
-    expected = {
-        "held-out error, autoencoder / PCA": f"{float(median['AE / PCA-2 held-out']):.2f} ×",
-        "held-out 5-NN accuracy, autoencoder": median["AE 5-NN"],
-        "held-out 5-NN accuracy, PCA": median["PCA-2 5-NN"],
-        "training": f"{median['training s']} s",
-        "hand-in and extras, one run": f"{median['notebook s']} s",
-        "the same, every CPU busy": f"{median['busy: notebook s']} s",
-        "as on another CPU, part E chose the same": "{} of {} runs".format(*other["same"]),
-        "as on another CPU, largest change of the 5-NN accuracy": f"{other['moved']['ae_knn']:.3f}",
-    }
-    rows = {r[0]: r[1] for r in readme_table("## Results")}
-    assert rows == expected
-
-
 def test_running_a_notebook_prints_no_kernel_warning(tmp_path):
     """make run, make test and make bench start kernels through run_notebook.execute."""
     script = ("import sys, nbformat; sys.path.insert(0, 'tools'); import run_notebook\n"
@@ -185,27 +159,10 @@ def test_running_a_notebook_prints_no_kernel_warning(tmp_path):
         result.stderr
 
 
-def test_readme_starts_with_the_routes_a_student_needs():
-    """The first screen says how to run it: with make, without make (Windows spellings
-    beside), with a PyTorch already installed, and on Colab, and how to run the tests and
-    JupyterLab; the rest stays short (it also holds what the notebook leaves out: what MyAE
-    accepts, and when runs repeat)."""
-    first_screen = "\n".join(README.splitlines()[:60])
-    for route in ("**With `make`", "**Without `make`", "**With the PyTorch you already have",
-                  "**On Google Colab**"):
-        assert route in first_screen, route
-    assert "py tools\\install.py" in README and ".venv\\Scripts\\python" in README
-    assert "make test" in first_screen and "make lab" in first_screen
-    assert "requirements-dev.txt" in first_screen or "tools/install.py`, without" in first_screen
-    assert "-m pytest" in first_screen
-    assert len(README.split()) <= 1100
-    for jargon in ("parameters`", "IDX", "AVX", "MKL", "PCA-2"):
-        assert jargon not in README, jargon
-
-
 def test_every_file_and_tool_the_docs_name_exists():
-    docs = README + (ROOT / "CONTRIBUTING.md").read_text()
-    named = set(re.findall(r"\b((?:tools|tests)/[\w./-]+\.(?:py|txt|tex)|[\w-]+\.txt)\b", docs))
+    docs = "".join((ROOT / name).read_text() for name in ("README.md", "CONTRIBUTING.md",
+                                                          "BENCHMARK.md", "files/README.md"))
+    named = set(re.findall(r"\b((?:tools|tests)/[\w./-]+\.(?:py|txt|typ)|[\w-]+\.txt)\b", docs))
     assert {"tools/install.py", "tools/run_notebook.py", "requirements-tools.txt"} <= named
     for name in named:
         assert (ROOT / name).is_file(), name
@@ -225,7 +182,7 @@ def test_requirements_keep_an_installed_pytorch_and_the_pins_live_apart():
                                                                     "numpy", "matplotlib"}
     assert all(">=" in line and "==" not in line and "<" not in line for line in notebook)
     pins = dict(line.split("==") for line in requirement_lines("constraints.txt"))
-    assert (pins["torch"], pins["torchvision"]) == ("2.14.1", "0.29.1")
+    assert {"torch", "torchvision", "numpy", "matplotlib"} <= set(pins)
     tools = requirement_lines("requirements-tools.txt")
     assert tools[0] == "-r requirements.txt"
     assert not {"jupyterlab", "pytest", "ruff", "mlxtend", "tqdm"} & {

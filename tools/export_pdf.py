@@ -16,6 +16,7 @@ Without arguments it exports the hand-in (a05_jorchard.pdf, for Crowdmark) and i
 It says which route it took. It refuses a notebook that was not saved straight after one clean
 run of its current code, and replaces a PDF only when its export succeeds.
 """
+import argparse
 import os
 import shutil
 import subprocess
@@ -45,11 +46,13 @@ MAC_APPS = ["Google Chrome.app/Contents/MacOS/Google Chrome",
 LINUX_PATHS = ["/usr/bin/chromium", "/usr/bin/google-chrome", "/snap/bin/chromium",
                "/opt/google/chrome/chrome", "/opt/microsoft/msedge/msedge",
                "/opt/brave.com/brave/brave"]
+# the Debian packages of the LaTeX route (Jupyter's Download as PDF)
+LATEX_PACKAGES = "texlive-xetex texlive-fonts-recommended texlive-plain-generic pandoc"
 # Letter paper with 0.75-inch margins. Code at 8.5 pt fits 79 columns of any monospace font in
 # the text width, and wraps rather than running off the page if a line is longer. Cells and
-# printouts are not split over a page break unless longer than a page. Figures print at 200
-# pixels per inch, as in the LaTeX route: their stored size is twice the width the HTML gives
-# them in CSS pixels of 1/96 inch, so 0.96 makes it 1/100 inch.
+# printouts are not split over a page break unless longer than a page. Figures are stored at 200
+# pixels per inch (the notebook's figure.dpi); a CSS pixel is 1/96 inch, so a zoom of 0.48
+# prints them at their size, as the LaTeX route does.
 PRINT_CSS = """
 <style>
 @page { size: letter; margin: 0.75in; }
@@ -61,7 +64,7 @@ PRINT_CSS = """
   .jp-OutputArea-child, .jp-RenderedImage, .jp-InputArea { break-inside: avoid; }
   .jp-MarkdownCell { break-after: avoid; }  /* a sentence stays with the code it introduces */
   .jp-InputPrompt, .jp-OutputPrompt { font-size: 7pt !important; }
-  .jp-RenderedImage img { zoom: 0.96; max-width: 100%; height: auto; }
+  .jp-RenderedImage img { zoom: 0.48; max-width: 100%; height: auto; }
   .jp-RenderedHTMLCommon h1 { font-size: 15pt; margin-top: 14pt; }
   .a05-title { font-size: 16pt; font-weight: bold; text-align: center; margin: 0 0 12pt; }
 }
@@ -99,7 +102,7 @@ def no_route_message():
                     "removed), or install Google Chrome",
            "darwin": "install Google Chrome, Microsoft Edge or Brave (or MacTeX and pandoc)",
            }.get(PLATFORM, "install Chromium (on Debian or Ubuntu: sudo apt-get install "
-                           f"chromium), or LaTeX and pandoc: {nbtools.PDF_PACKAGES}")
+                           f"chromium), or LaTeX and pandoc: {LATEX_PACKAGES}")
     return (f"no way to make a PDF here: neither LaTeX and pandoc nor a Chrome, Chromium, "
             f"Brave or Edge browser was found. {fix[0].upper() + fix[1:]}, then run the same "
             "command again; a browser in an unusual place can be named with --browser PATH")
@@ -111,8 +114,10 @@ def choose_route(route=None, browser=None):
     if route in (None, "latex") and not latex_missing():
         return "latex", None
     if route == "latex":
-        raise SystemExit(f"{', '.join(latex_missing())} not found; {nbtools.PDF_TOOLS_HELP}. "
-                         "Or leave out --route latex, to print with a browser instead")
+        raise SystemExit(f"{', '.join(latex_missing())} not found; install LaTeX (xelatex) "
+                         f"and pandoc: on Debian or Ubuntu the packages {LATEX_PACKAGES}; on "
+                         "Windows or macOS MiKTeX or MacTeX, and pandoc. Or leave out --route "
+                         "latex, to print with a browser instead")
     browser = browser or find_browser()
     if browser is None or not os.path.isfile(browser):
         raise SystemExit(f"browser {browser} not found" if browser else no_route_message())
@@ -179,13 +184,33 @@ def export(notebook, out, route=None, browser=None):
     return route, browser
 
 
+def add_route_options(parser):
+    """--route and --browser, for the tools that make the notebook's PDF."""
+    parser.add_argument("--route", choices=["latex", "browser"],
+                        help="how to make the PDF (default: latex where LaTeX and pandoc are "
+                             "installed, else browser)")
+    parser.add_argument("--browser", help="the browser to print with (default: the first "
+                                          "Chrome, Chromium, Brave or Edge found)")
+
+
+def route_taken(route, browser):
+    """The route an export took, as the tools report it."""
+    return "made with LaTeX, as Download as PDF" if route == "latex" else f"printed by {browser}"
+
+
 def main(argv=None):
-    args = nbtools.notebooks_and_out(__doc__.splitlines()[0],
-                                     "where to write one notebook's PDF", argv, routes=True)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", type=Path,
+                        default=[nbtools.NOTEBOOK, nbtools.COMPANION])
+    parser.add_argument("--out", type=Path, help="where to write one notebook's PDF")
+    add_route_options(parser)
+    args = parser.parse_args(argv)
+    if args.out and len(args.notebooks) != 1:
+        parser.error("--out takes one notebook")
     for notebook in args.notebooks:
         out = args.out or notebook.with_suffix(".pdf")
         route, browser = export(notebook, out, args.route, args.browser)
-        print(f"wrote {out}, {nbtools.route_taken(route, browser)}")
+        print(f"wrote {out}, {route_taken(route, browser)}")
     handin = next((n for n in args.notebooks if n.name == nbtools.NOTEBOOK.name), None)
     if handin and nbtools.student(nbtools.load(handin))[0] == nbtools.PLACEHOLDER_NAME:
         print(f"note: {nbtools.placeholder_note()}")

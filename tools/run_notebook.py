@@ -1,16 +1,17 @@
-"""Execute notebooks top to bottom, each in a fresh kernel, and save them with their outputs.
-
-Without arguments it runs the hand-in, a05_jorchard.ipynb, then its companion,
-explore_latent.ipynb (which runs the hand-in again as its first step). The hand-in must keep
-the grader's rules, or it is not run. A notebook on disk is replaced only after every one of
-its cells ran without error, so a failed run never destroys the saved one.
+"""Run notebooks top to bottom, each in a fresh kernel, and save them with their outputs.
 
     python tools/run_notebook.py [NOTEBOOK ...] [--out PATH]
+
+Without arguments it runs the hand-in, a05_jorchard.ipynb, then its companion,
+explore_latent.ipynb. The hand-in must keep the grader's rules, or it is not run. A notebook
+on disk is replaced only after all its cells ran without error.
 """
+import argparse
 import os
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
@@ -23,10 +24,11 @@ import nbtools
 
 def set_parameters(nb, parameters):
     """Override values of the cell tagged 'parameters', as papermill would."""
-    nbtools.parameters_cell(nb).source += "".join(f"\n{k} = {v!r}" for k, v in parameters.items())
+    nbtools.tagged(nb, "parameters").source += "".join(
+        f"\n{k} = {v!r}" for k, v in parameters.items())
 
 
-def execute(nb, cwd, parameters=None, timeout=900, kernel="python3", timing=False):
+def execute(nb, cwd, parameters=None, kernel="python3", timing=False):
     """Run nb in place in a fresh kernel started in cwd, with parameters overridden; with
     timing, each cell's metadata records when it started and ended."""
     if parameters:
@@ -36,9 +38,8 @@ def execute(nb, cwd, parameters=None, timeout=900, kernel="python3", timing=Fals
         if os.name == "posix":  # local sockets, not TCP: private, and the kernel does not warn
             config.KernelManager.transport = "ipc"
             config.KernelManager.ip = os.path.join(sockets, "kernel")
-        client = NotebookClient(nb, timeout=timeout, kernel_name=kernel, record_timing=timing,
-                                config=config, resources={"metadata": {"path": str(cwd)}})
-        client.execute()
+        NotebookClient(nb, timeout=900, kernel_name=kernel, record_timing=timing, config=config,
+                       resources={"metadata": {"path": str(cwd)}}).execute()
     CoalesceStreamsPreprocessor().preprocess(nb, {})  # one output per cell, as Jupyter shows it
     nb.metadata[nbtools.METADATA_KEY] = {"code_sha256": nbtools.source_digest(nb),
                                          "machine": nbtools.machine()}
@@ -50,8 +51,8 @@ def run_and_save(notebook, out):
     nb = nbtools.load(notebook)
     problems = [] if notebook.name == nbtools.COMPANION.name else nbtools.structure_problems(nb)
     if problems:
-        print(f"not running {notebook}: it breaks the grader's rules:", file=sys.stderr)
-        print("\n".join("  - " + p for p in problems), file=sys.stderr)
+        print(f"not running {notebook}: it breaks the grader's rules:\n  - "
+              + "\n  - ".join(problems), file=sys.stderr)
         return 1
     start = time.perf_counter()
     try:
@@ -68,8 +69,13 @@ def run_and_save(notebook, out):
 
 
 def main(argv=None):
-    args = nbtools.notebooks_and_out(__doc__.splitlines()[0],
-                                     "where to save one notebook (default: over it)", argv)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", type=Path,
+                        default=[nbtools.NOTEBOOK, nbtools.COMPANION])
+    parser.add_argument("--out", type=Path, help="where to save one notebook (default: over it)")
+    args = parser.parse_args(argv)
+    if args.out and len(args.notebooks) != 1:
+        parser.error("--out takes one notebook")
     for notebook in args.notebooks:
         if run_and_save(notebook, args.out or notebook):
             return 1
