@@ -4,6 +4,7 @@ import os
 import shutil
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 from unittest.mock import patch
 
@@ -103,8 +104,10 @@ def need_tools(*names):
 
 
 def pdf_pages(path):
-    """The text of each page of a PDF, as pypdf reads it."""
-    return [page.extract_text() for page in pypdf.PdfReader(str(path)).pages]
+    """The text of each page of a PDF, as pypdf reads it, with ligatures and math letters made
+    plain (NFKC: "ﬁ" as "fi", 𝐱 as x)."""
+    return [unicodedata.normalize("NFKC", page.extract_text())
+            for page in pypdf.PdfReader(str(path)).pages]
 
 
 def figure_ppi(path):

@@ -3,7 +3,6 @@ tools/build_q1.py makes it and a grader reads it."""
 import re
 import subprocess
 import sys
-import unicodedata
 
 import numpy as np
 import pypdf
@@ -12,7 +11,7 @@ import torch
 
 import build_q1
 import nbtools
-from conftest import ROOT
+from conftest import ROOT, pdf_pages
 from q1_check import (
     KERNELS,
     N,
@@ -30,12 +29,6 @@ from q1_check import (
 PDF = ROOT / "q1_solution.pdf"
 COMMAND = "python tools/q1_check.py"  # the one pointer the PDF may give: it repeats the check
 ODD_NAME = r"Ada L_ovelace & Co #1 $x$ *bold* _u_ @ref <lab> a\b"  # Typst markup, if not escaped
-
-
-def pages(path):
-    """The text pypdf reads from each page, with math letters (𝑤, 𝐱) made plain (w, x)."""
-    return [unicodedata.normalize("NFKC", page.extract_text())
-            for page in pypdf.PdfReader(path).pages]
 
 
 def keywords(path):
@@ -103,7 +96,7 @@ def test_committed_pdf_is_current():
 
 
 def test_committed_pdf_has_the_answer_on_page_one_of_at_most_two():
-    text = pages(PDF)
+    text = pdf_pages(PDF)
     assert 1 <= len(text) <= 2
     assert pypdf.PdfReader(PDF).pages[0].mediabox[2:] == [612, 792]  # US letter
     squashed = re.sub(r"\s", "", text[0])
@@ -112,7 +105,7 @@ def test_committed_pdf_has_the_answer_on_page_one_of_at_most_two():
 
 
 def test_committed_pdf_stands_on_its_own():
-    text = " ".join(" ".join(pages(PDF)).split())
+    text = " ".join(" ".join(pdf_pages(PDF)).split())
     assert "w̃ ⊛ ∇zE" in text and "w8−i" in text
     for words in ("The question", "(1)", "flipped kernel convolved with the", "Chain rule",
                   "boundaries", "bias drops out", "matrix form", "checked in Python",
@@ -133,7 +126,7 @@ def test_the_command_named_in_the_pdf_repeats_the_check():
 
 
 def test_committed_pdf_states_the_largest_differences_found():
-    text = " ".join(" ".join(pages(PDF)).split())  # runs of spaces and line ends as one
+    text = " ".join(" ".join(pdf_pages(PDF)).split())  # runs of spaces and line ends as one
     stated = [float(m) * 10.0 ** -int(e)
               for m, e in re.findall(r"(\d\.\d) × 10−(\d+) against", text)]
     worst = largest_differences()
@@ -144,7 +137,7 @@ def test_committed_pdf_states_the_largest_differences_found():
 
 def test_committed_pdf_names_the_student_on_page_one():
     name, watiam = nbtools.student()
-    first = pages(PDF)[0]
+    first = pdf_pages(PDF)[0]
     assert name in first and watiam in first
 
 
@@ -154,7 +147,7 @@ def test_q1_rebuilds_for_another_student(tmp_path, monkeypatch):
     out = tmp_path / "q1.pdf"
     build_q1.build(out)
     assert keywords(out) == f"source-sha256:{build_q1.stamp()}"
-    assert f"{ODD_NAME} (WatIAM ID: alovelace)" in pages(out)[0]
+    assert f"{ODD_NAME} (WatIAM ID: alovelace)" in pdf_pages(out)[0]
     assert pypdf.PdfReader(out).metadata["/Author"] == f"{ODD_NAME} (WatIAM ID: alovelace)"
 
 

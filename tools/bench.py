@@ -60,7 +60,8 @@ def run_all(seed):
     row = run_seed(seed)
     with nbtools.busy_cpus():
         busy = run_seed(seed)
-    row["busy_s"], row["same"] = busy["handin_s"], busy["printout"] == row["printout"]
+    row["busy_s"] = busy["handin_s"]
+    row["same"] = "yes" if busy["printout"] == row["printout"] else "NO"
     others = [run_seed(seed, env) for env in nbtools.OTHER_CPUS.values()]
     row["cpu"] = " / ".join("same" if r["choices"] == row["choices"] else r["choices"]
                             for r in others)
@@ -101,7 +102,7 @@ def summary(rows):
     out.append(f"- lowest ae_knn of a seed: {lowest:.3f} (target >= {LOWEST_KNN}): "
                f"{'met' if lowest >= LOWEST_KNN else 'NOT met'}")
     runs = len(rows) * len(nbtools.OTHER_CPUS)
-    out.append(f"- busy: the same printout in {sum(r['same'] for r in rows.values())} of "
+    out.append(f"- busy: the same printout in {sum(r['same'] == 'yes' for r in rows.values())} of "
                f"{len(rows)} seeds")
     out.append(f"- as on another CPU: part E chose the same in "
                f"{sum(r['cpu_same'] for r in rows.values())} of {runs} runs, and was right "

@@ -3,18 +3,12 @@
     python tools/export_pdf.py [NOTEBOOK ...] [--out PDF] [--route latex|browser]
                                [--browser PATH]
 
-Without arguments it exports the hand-in (a05_jorchard.pdf, for Crowdmark) and its companion
-(explore_latent.pdf, not handed in). Two routes make the PDF:
-
-- latex: nbconvert's default LaTeX template, exactly what Jupyter's File > Download as PDF
-  makes. It needs LaTeX (xelatex) and pandoc, and is the default where both are installed.
-- browser: nbconvert's HTML, printed headless by a Chromium-family browser that the machine
-  already has (Chrome, Chromium, Brave, or Edge, which every Windows 10 and 11 has), with a
-  print stylesheet that keeps code lines whole and figures at their size. Nothing is
-  downloaded. It is the default where LaTeX is missing.
-
-It says which route it took. It refuses a notebook that was not saved straight after one clean
-run of its current code, and replaces a PDF only when its export succeeds.
+Without arguments it exports the hand-in and its companion. The latex route is nbconvert's
+default LaTeX template, what Jupyter's File > Download as PDF makes; it needs xelatex and
+pandoc, and is the default where both are installed. The browser route prints nbconvert's HTML
+with a Chrome, Chromium, Brave or Edge the machine already has, headless, with a print
+stylesheet; nothing is downloaded. The tool says which route it took, refuses a notebook that
+is not one clean run of its current code, and replaces a PDF only when its export succeeds.
 """
 import argparse
 import os
@@ -29,9 +23,8 @@ from nbconvert import HTMLExporter
 import nbtools
 
 PLATFORM = sys.platform  # 'win32', 'darwin' or 'linux'; the tests simulate the others
-BROWSER_NAMES = ["google-chrome", "google-chrome-stable", "chromium", "chromium-browser",
-                 "chrome", "brave-browser", "brave", "microsoft-edge", "microsoft-edge-stable",
-                 "msedge"]
+BROWSER_NAMES = ["google-chrome", "google-chrome-stable", "chromium", "chromium-browser", "chrome",
+                 "brave-browser", "brave", "microsoft-edge", "microsoft-edge-stable", "msedge"]
 # where each OS's installers put the browsers (Windows: under these folders of the environment)
 WINDOWS_FOLDERS = ["PROGRAMFILES", "PROGRAMFILES(X86)", "LOCALAPPDATA"]
 WINDOWS_PATHS = ["Google/Chrome/Application/chrome.exe",

@@ -3,13 +3,11 @@ each step does.
 
     python tools/install.py [--venv .venv] [--tools]
 
-It works the same on Linux, macOS and Windows (where the environment's Python is
-.venv\\Scripts\\python.exe), with or without make. By default it installs everything for working
-on the project (requirements-dev.txt); --tools installs only what running and exporting the
-notebooks needs (requirements-tools.txt). Both use the exact versions of constraints.txt. Each
-step prints a line before it starts, and pip shows its own progress. The environment is marked
-finished (.installed inside it) only when every step has succeeded, so a failed or interrupted
-install is never taken for a finished one: run the same command again and it carries on.
+The same on Linux, macOS and Windows (where the environment's Python is
+.venv\\Scripts\\python.exe). By default it installs requirements-dev.txt; --tools only what runs
+and exports the notebooks (requirements-tools.txt); both with constraints.txt's versions. The
+environment is marked finished (.installed in it) only when every step has succeeded, so a
+failed install is never taken for a finished one: the same command again carries on.
 """
 import argparse
 import os

@@ -257,26 +257,26 @@ def differences(run, reference, tolerance=None):
 
 
 def machine():
-    """What decides the last bits of a run's arithmetic: the processor and its vector
-    instructions, the instruction sets forced on PyTorch and MKL, PyTorch's version, and
-    whether a GPU is present."""
+    """What decides the last bits of a run's arithmetic: the CPU and its vector instructions,
+    the instruction sets forced on PyTorch and MKL, PyTorch's version, and a GPU."""
     cpu = {"name": platform.processor() or platform.machine()}
     if os.path.isfile("/proc/cpuinfo"):
         with open("/proc/cpuinfo") as info:
-            fields = dict(line.split(":", 1) for line in info.read().split("\n\n")[0]
-                          .splitlines() if ":" in line)
-        fields = {k.strip(): v.strip() for k, v in fields.items()}
-        cpu = {"name": fields.get("model name"), "vendor": fields.get("vendor_id"),
-               "family": fields.get("cpu family"), "model": fields.get("model"),
-               "vector": " ".join(sorted(f for f in fields.get("flags", "").split()
-                                         if f.startswith(("sse", "avx", "amx", "fma"))))}
-    try:
-        torch = importlib.metadata.version("torch")
-    except importlib.metadata.PackageNotFoundError:
-        torch = None
+            first = [line.split(":", 1) for line in info.read().split("\n\n")[0].splitlines()]
+        fields = {k.strip(): v.strip() for k, v in (f for f in first if len(f) == 2)}
+        cpu = {key: fields.get(key) for key in ("model name", "vendor_id", "cpu family", "model")}
+        cpu["vector"] = " ".join(sorted(f for f in fields.get("flags", "").split()
+                                        if f.startswith(("sse", "avx", "amx", "fma"))))
     gpu = os.path.exists("/proc/driver/nvidia/gpus") or shutil.which("nvidia-smi") is not None
-    forced = {k: os.environ.get(k) for k in OTHER_CPUS["AVX2"]}
-    return {"cpu": cpu, "arch": platform.machine(), "torch": torch, "gpu": gpu, **forced}
+    return {"cpu": cpu, "arch": platform.machine(), "torch": _version("torch"), "gpu": gpu,
+            **{k: os.environ.get(k) for k in OTHER_CPUS["AVX2"]}}
+
+
+def _version(package):
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def usable_cpus():
