@@ -22,7 +22,7 @@ def test_every_cell_runs_and_draws_its_figures(small_run):
     assert counts == list(range(1, len(counts) + 1))
     assert nbtools.image_count(nb) == 5  # parts C, D and E; the companion's map and path
     text = nbtools.stream_text(nb)
-    assert "x_train (300, 196)" in text and "epoch 25: loss on noisy inputs" in text
+    assert "x_train (300, 196)" in text and "epoch 25: mean squared error" in text
 
 
 def test_part_e_is_right_for_the_plane_it_drew(small_run):

@@ -29,7 +29,8 @@ def test_saved_after_one_fresh_run_of_the_current_code(nb, companion):
 def test_the_printed_settings_are_the_settings_used(nb, found):
     p = nbtools.parameters(nb)
     assert found["settings"] == (f"Adam, lr {p['lr']}, betas (0.9, 0.98); batch size "
-                                 f"{p['batch_size']}; {p['epochs']} epochs; noise {p['noise']}")
+                                 f"{p['batch_size']}; {p['epochs']} epochs; noise {p['noise']}"
+                                 f"; {p['device']}")
     text = nbtools.stream_text(nb)
     assert "x_train (1024, 784) by class [103, 103, 103, 103, 102, 102" in text
     epochs = [int(e) for e in re.findall(r"^epoch (\d+):", text, flags=re.M)]

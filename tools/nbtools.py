@@ -197,8 +197,8 @@ NUMBER = r"(-?[\d.]+)"
 SETTINGS = r"^Adam, lr .*$"  # the training cell's first line
 PRINTED = {  # the lines of a run that carry its results: the hand-in's, then the companion's
     "A and B": rf"^A and B: two (\d+)s, {NUMBER} apart$",
-    "C": r"^C: (\d+) of its neighbours are (\d+)s, (\d+) are (\d+)s$",
-    "looks": r"^decoded, A, B and C look most like a (\d+), a (\d+) and a (\d+)$",
+    "C": r"^C, a \d+: (\d+) of its neighbours are (\d+)s, (\d+) are (\d+)s$",
+    "looks": r"^decoded, A, B, C are nearest to training (\d+), (\d+) and (\d+)$",
     "training MSE": rf"^training MSE +{NUMBER} +{NUMBER}$",
     "held-out MSE": rf"^held-out MSE +{NUMBER} +{NUMBER}$",
     "5-NN": rf"^held-out 5-NN accuracy +{NUMBER} +{NUMBER}$",
