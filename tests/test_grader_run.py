@@ -21,17 +21,16 @@ def test_every_cell_runs_and_draws_its_figures(small_run):
     counts = [c.execution_count for c in nbtools.code_cells(nb)]
     assert counts == list(range(1, len(counts) + 1))
     assert nbtools.image_count(nb) == 5  # parts C, D and E; the companion's map and path
-    text = nbtools.stream_text(nb)
-    assert "x_train (300, 196)" in text and "epoch 25: mean squared error" in text
+    found = nbtools.results(nb)
+    assert found["x_train"] == (300, 196) and found["epochs"] == [25]
 
 
 def test_part_e_is_right_for_the_plane_it_drew(small_run):
     """A and B lie inside their class, C where its two classes meet, by a count of their
     nearest codes made apart from the notebook's own."""
     found = nbtools.results(small_run["nb"])
-    near = found["near"]
-    assert min(near["A"].count(found["class"]), near["B"].count(found["class"])) >= 9
-    assert [near["C"].count(c) for c in found["overlap"]] == list(found["C split"])
+    assert nbtools.part_e_problems(found) == []
+    assert [found["near"]["C"].count(c) for c in found["overlap"]] == list(found["C split"])
 
 
 def test_the_run_needed_no_download_and_changed_no_data(small_run):
@@ -39,12 +38,11 @@ def test_the_run_needed_no_download_and_changed_no_data(small_run):
 
 
 def test_every_tensor_goes_to_the_networks_device():
-    """No GPU here: `device` set to a dtype stands in for one. Every tensor a cell hands to the
-    network must be moved with .to(device) or to the network's parameters, or PyTorch stops
-    the run with a dtype error, as it would with a device error on a GPU. Half precision, as
-    float32 arithmetic with float64 would quietly give float64; the losses overflow to nan, as
-    they may in half precision, and the run must still reach its end."""
-    nb = run({**SMALL, "device": torch.float16}, extras=True)
+    """No GPU here: `device` set to float64 stands in for one. Every tensor a cell hands to the
+    network must be moved with .to(device), or PyTorch stops the run with a dtype error, as it
+    would with a device error on a GPU. (Arithmetic between float32 and float64 gives float64
+    quietly, so the noise in `train` is checked in half precision, by the autotester's test.)"""
+    nb = run({**SMALL, "device": torch.float64})
     assert nbtools.image_count(nb) == 5
 
 
@@ -53,7 +51,7 @@ def test_a_busy_cpu_changes_nothing_printed(small_run):
     """With every CPU busy, as on a shared grading server, the run prints exactly what it
     printed on the quiet machine: the notebook always adds up on one thread."""
     with nbtools.busy_cpus():
-        busy = run(SMALL, extras=True)
+        busy = run(SMALL)
     assert nbtools.stream_text(busy) == nbtools.stream_text(small_run["nb"])
 
 
@@ -65,13 +63,10 @@ def test_another_cpu_trains_another_solution_with_the_same_measures():
     and all the epochs keep it a real run."""
     if not re.search(r"x86|amd64|i\d86", platform.machine(), re.I):
         pytest.skip("the instruction sets forced here are x86's")
-    runs = [nbtools.results(run({"img_size": 14}, env, extras=True))
+    runs = [nbtools.results(run({"img_size": 14}, env))
             for env in nbtools.OTHER_CPUS.values()]
     assert nbtools.differences(*runs, nbtools.CPU_TOLERANCE) == []
-    for found in runs:
-        near = found["near"]
-        assert min(near["A"].count(found["class"]), near["B"].count(found["class"])) >= 9
-        assert min(near["C"].count(c) for c in found["overlap"]) >= 3
+    assert [nbtools.part_e_problems(found) for found in runs] == [[], []]
 
 
 def test_the_notebook_alone_offline_stops_at_the_data(tmp_path, offline):

@@ -245,7 +245,7 @@ def test_a_papermill_run_is_exported_and_an_edited_one_refused(tmp_path):
                             cwd=nbtools.ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     nb = nbtools.load(out)
-    assert "40 epochs" in nbtools.stream_text(nb) and nbtools.run_problems(nb) == []
+    assert "40 epochs" in nbtools.results(nb)["settings"] and nbtools.run_problems(nb) == []
     export_pdf.export(out, tmp_path / "run.pdf", "browser", browser_binary())
     assert "40 epochs" in "".join(pdf_pages(tmp_path / "run.pdf"))
     nbtools.code_cells(nb)[-1].source += "\nprint('edited')"

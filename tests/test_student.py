@@ -47,7 +47,6 @@ def test_a_failed_install_says_what_failed_and_is_not_taken_for_finished(tmp_pat
     assert "==> [1/3] creating" in result.stdout and "==> [2/3] installing PyTorch" in result.stdout
     assert "stopped at step 2 of 3" in result.stderr
     assert f"run the same command again: python3 tools/install.py --venv {venv}" in result.stderr
-    assert "make" not in result.stderr
     assert (venv / "bin" / "python").exists() and not (venv / ".installed").exists()
 
 

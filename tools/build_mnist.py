@@ -12,12 +12,13 @@ import argparse
 import gzip
 import hashlib
 import importlib.util
-import os
 import struct
 import sys
 from pathlib import Path
 
 import numpy as np
+
+from nbtools import write_atomic
 
 ROOT = Path(__file__).resolve().parent.parent / "files"
 NAMES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -97,8 +98,7 @@ def write(root, files, force=False):
         path = root / name
         if not path.exists() or path.read_bytes() != data:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.with_name(path.name + ".tmp").write_bytes(data)
-            os.replace(path.with_name(path.name + ".tmp"), path)
+            write_atomic(path, data)
             written += 1
     return written
 

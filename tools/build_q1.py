@@ -8,7 +8,6 @@ the PDF is current. The PDF carries no date and uses only the fonts inside the t
 the same inputs give the same bytes. The PDF is replaced only when the build succeeds.
 """
 import hashlib
-import os
 import sys
 from pathlib import Path
 
@@ -46,9 +45,7 @@ def build(out=PDF):
                             ignore_system_fonts=True)
     except typst.TypstError as error:
         sys.exit(f"typst failed; {out} left as it was:\n{error.diagnostic or error}")
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_bytes(pdf)
-    os.replace(tmp, out)
+    nbtools.write_atomic(out, pdf)
     print(f"built {out} for {name} ({watiam}); stamp {inputs['sourcesha'][:12]}")
 
 

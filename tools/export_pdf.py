@@ -172,8 +172,7 @@ def export(notebook, out, route=None, browser=None):
             ok, log = browser_pdf(notebook, built, browser)
         if not ok:
             raise SystemExit(f"the export failed; {out} left as it was:\n{log}")
-        shutil.copy(built, out.with_name(out.name + ".tmp"))
-        os.replace(out.with_name(out.name + ".tmp"), out)
+        nbtools.write_atomic(out, built.read_bytes())
     return route, browser
 
 

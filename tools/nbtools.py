@@ -194,8 +194,11 @@ def image_count(nb):
 
 
 NUMBER = r"(-?[\d.]+)"
-SETTINGS = r"^Adam, lr .*$"  # the training cell's first line
-PRINTED = {  # the lines of a run that carry its results: the hand-in's, then the companion's
+PRINTED = {  # the printed lines that carry a run's results: the hand-in's, then the companion's
+    "x_train": r"^x_train \((\d+), (\d+)\) by class \[([\d, ]+)\]$",
+    "settings": r"^Adam, lr (.*)$",
+    "epochs": r"^epoch (\d+): mean squared error [\d.]+$",
+    "averaged": rf"^averaged weights: mean squared error {NUMBER}$",
     "A and B": rf"^A and B: two (\d+)s, {NUMBER} apart$",
     "C": r"^C, a \d+: (\d+) of its neighbours are (\d+)s, (\d+) are (\d+)s$",
     "looks": r"^decoded, A, B, C are nearest to training (\d+), (\d+) and (\d+)$",
@@ -212,29 +215,52 @@ print('PROBE', __import__('json').dumps(_near))
 
 
 def results(nb):
-    """A run's results, read from what it printed: the settings line, part E's answers (the
-    class of A and B and their distance, C's two classes and how its neighbours split, the
-    class each decoded point looks most like), and, in a run with the companion's extras, the
-    autoencoder's and PCA's errors and 5-NN accuracies; with PROBE appended, the classes of the
-    codes nearest to A, B and C."""
-    text, found = stream_text(nb), {}
-    for key, pattern in PRINTED.items():
-        match = re.search(pattern, text, flags=re.M)
-        if match:
-            found[key] = [float(v) if "." in v else int(v) for v in match.groups()]
-    row = {"settings": re.search(SETTINGS, text, flags=re.M)[0], "class": found["A and B"][0],
-           "AB distance": found["A and B"][1], "overlap": (found["C"][1], found["C"][3]),
-           "C split": (found["C"][0], found["C"][2]), "looks": found["looks"]}
-    if "5-NN" in found:
-        row.update({"ae_train_mse": found["training MSE"][0],
-                    "ae_test_mse": found["held-out MSE"][0],
-                    "pca_test_mse": found["held-out MSE"][1], "ae_knn": found["5-NN"][0],
-                    "pca_knn": found["5-NN"][1]})
-        row["ratio"] = row["ae_test_mse"] / row["pca_test_mse"]
+    """A run's results, read from what it printed (the lines of PRINTED): the training set's
+    shape and classes, the settings line, the epochs whose error was printed, the averaged
+    weights' error, part E's answers (the class of A and B and their distance, C's two classes
+    and how its neighbours split, the class of the training digit nearest to each decoded
+    point); in a run with the companion's extras, the autoencoder's and PCA's errors and 5-NN
+    accuracies; with PROBE appended, the classes of the codes nearest to A, B and C."""
+    text = stream_text(nb)
+    lines = {key: re.findall(pattern, text, flags=re.M) for key, pattern in PRINTED.items()}
+    rows, pixels, classes = lines["x_train"][0]
+    cls, distance = lines["A and B"][0]
+    row = {"x_train": (int(rows), int(pixels)), "by class": [int(n) for n in classes.split(",")],
+           "settings": "Adam, lr " + lines["settings"][0],
+           "epochs": [int(e) for e in lines["epochs"]], "averaged": float(lines["averaged"][0]),
+           "class": int(cls), "AB distance": float(distance)}
+    split = [int(v) for v in lines["C"][0]]
+    row.update({"overlap": (split[1], split[3]), "C split": (split[0], split[2]),
+                "looks": [int(v) for v in lines["looks"][0]]})
+    if lines["5-NN"]:
+        (ae_train, _), (ae_test, pca_test), (ae_knn, pca_knn) = (
+            map(float, lines[key][0]) for key in ("training MSE", "held-out MSE", "5-NN"))
+        row.update({"ae_train_mse": ae_train, "ae_test_mse": ae_test, "pca_test_mse": pca_test,
+                    "ae_knn": ae_knn, "pca_knn": pca_knn, "ratio": ae_test / pca_test})
     probe = re.search(r"^PROBE (.*)$", text, flags=re.M)
     if probe:
         row["near"] = json.loads(probe[1])
     return row
+
+
+def part_e_problems(row):
+    """How part E's points fail the rule on their own plane, by the PROBE's count of the codes
+    nearest to them: A and B with 9 or more of their class, C with 3 or more of each of its
+    two classes. [] when they keep it."""
+    near, problems = row["near"], []
+    for name in "AB":
+        if near[name].count(row["class"]) < 9:
+            problems.append(f"{name}'s neighbours are {near[name]}, not 9 of class {row['class']}")
+    if min(near["C"].count(k) for k in row["overlap"]) < 3:
+        problems.append(f"C's neighbours are {near['C']}, not 3 each of {row['overlap']}")
+    return problems
+
+
+def write_atomic(path, data):
+    """Write bytes to path through a temporary file, so a failed write leaves what was there."""
+    tmp = Path(path).with_name(Path(path).name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 # PyTorch's and MKL's instruction sets held down, as on an AVX2-only CPU and on the oldest x86

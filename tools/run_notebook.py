@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from unittest.mock import patch
 
 import nbformat
 from nbclient import NotebookClient
@@ -46,6 +47,17 @@ def execute(nb, cwd, parameters=None, kernel="python3", timing=False):
     return nb
 
 
+def run_handin(parameters=None, env=None, extras=True, probe=True, timing=False):
+    """The hand-in run in a fresh kernel with parameters overridden and env set for the kernel;
+    with extras, the companion's cells after it in the same kernel; with probe, nbtools.PROBE
+    at the end."""
+    nb = nbtools.with_extras(nbtools.load()) if extras else nbtools.load()
+    if probe:
+        nb.cells.append(nbformat.v4.new_code_cell(nbtools.PROBE))
+    with patch.dict(os.environ, env or {}):
+        return execute(nb, nbtools.ROOT, parameters, timing=timing)
+
+
 def run_and_save(notebook, out):
     """Run one notebook and save it to out; 0 when it ran, 1 (and out untouched) when not."""
     nb = nbtools.load(notebook)
@@ -60,9 +72,7 @@ def run_and_save(notebook, out):
     except CellExecutionError as err:
         print(f"the run failed; {out} was left as it was.\n{err}", file=sys.stderr)
         return 1
-    tmp = out.with_name(out.name + ".tmp")
-    nbformat.write(nb, str(tmp))
-    os.replace(tmp, out)
+    nbtools.write_atomic(out, (nbformat.writes(nb) + "\n").encode())
     print(f"ran {len(nbtools.code_cells(nb))} code cells in {time.perf_counter() - start:.1f} s;"
           f" saved {out}", flush=True)
     return 0
