@@ -107,7 +107,7 @@ def test_committed_pdf_stands_on_its_own():
     text = " ".join(" ".join(pdf_pages(PDF)).split())
     assert "w̃ ⊛ ∇zE" in text and "w8−i" in text
     for words in ("Answer", "(1)", "flipped kernel convolved with the", "Chain rule",
-                  "boundaries", "bias drops out", "matrix form", "checked in Python",
+                  "boundaries", "bias drops out", "checked in Python",
                   "automatic differentiation", "finite differences", "Five kernels"):
         assert words in text, words
     assert "tools/" not in text and ".py" not in text  # no pointer a marker cannot follow

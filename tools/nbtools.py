@@ -199,6 +199,7 @@ PRINTED = {  # the printed lines that carry a run's results: the hand-in's, then
     "settings": r"^Adam, lr (.*)$",
     "epochs": r"^epoch (\d+): mean squared error [\d.]+$",
     "averaged": rf"^averaged weights: mean squared error {NUMBER}$",
+    "at": r"^A, B, C at (\[.*\])$",
     "A and B": rf"^A and B: two (\d+)s, {NUMBER} apart$",
     "C": r"^C, a \d+: (\d+) of its neighbours are (\d+)s, (\d+) are (\d+)s$",
     "looks": r"^decoded, A, B, C are nearest to training (\d+), (\d+) and (\d+)$",
@@ -230,7 +231,8 @@ def results(nb):
            "epochs": [int(e) for e in lines["epochs"]], "averaged": float(lines["averaged"][0]),
            "class": int(cls), "AB distance": float(distance)}
     split = [int(v) for v in lines["C"][0]]
-    row.update({"overlap": (split[1], split[3]), "C split": (split[0], split[2]),
+    row.update({"points": json.loads(lines["at"][0]),
+                "overlap": (split[1], split[3]), "C split": (split[0], split[2]),
                 "looks": [int(v) for v in lines["looks"][0]]})
     if lines["5-NN"]:
         (ae_train, _), (ae_test, pca_test), (ae_knn, pca_knn) = (
