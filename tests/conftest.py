@@ -10,7 +10,6 @@ from unittest.mock import patch
 
 import matplotlib
 import nbformat
-import pypdf
 import pytest
 
 matplotlib.use("Agg")  # headless; the notebooks' own kernels keep their inline backend
@@ -18,6 +17,7 @@ matplotlib.use("Agg")  # headless; the notebooks' own kernels keep their inline 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
+import make_submission  # noqa: E402
 import nbtools  # noqa: E402
 import run_notebook  # noqa: E402
 
@@ -102,13 +102,13 @@ def pdf_pages(path):
     """The text of each page of a PDF, as pypdf reads it, with ligatures and math letters made
     plain (NFKC: "ﬁ" as "fi", 𝐱 as x)."""
     return [unicodedata.normalize("NFKC", page.extract_text())
-            for page in pypdf.PdfReader(str(path)).pages]
+            for page in make_submission.read_pdf(path).pages]
 
 
 def figure_ppi(path):
     """For each image drawn in the PDF: its pixels per inch across, as placed on the page."""
     found = []
-    for page in pypdf.PdfReader(str(path)).pages:
+    for page in make_submission.read_pdf(path).pages:
         xobjects = page["/Resources"].get_object().get("/XObject", {})
 
         def visit(operator, operands, matrix, _text_matrix, xobjects=xobjects):

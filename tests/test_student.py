@@ -1,5 +1,5 @@
-"""A student's first ten minutes: tools/install.py (and tools/compat.py's venvs), the Makefile's
-`help` and `lab`, the requirements files, and docs that name only files that exist."""
+"""A student's first ten minutes: tools/install.py, the Makefile's `help` and `lab`, the
+requirements files, and docs that name only files that exist."""
 import os
 import re
 import signal
@@ -11,7 +11,6 @@ import urllib.request
 
 import pytest
 
-import compat
 import install
 import nbtools
 from conftest import ROOT
@@ -91,17 +90,6 @@ def test_a_windows_venv_without_its_python_gets_the_installers_message(tmp_path,
     assert "stopped at step 2 of 3" in message
     assert f"run the same command again: python tools/install.py --venv {tmp_path / 'venv'}" \
         in message
-
-
-def test_compat_builds_a_windows_venv_once(tmp_path, monkeypatch):
-    monkeypatch.setattr(install, "WINDOWS", True)
-    venv = tmp_path / "venv-old"
-    calls = fake_windows_venv(venv)
-    compat.build_venv(venv, "old", "/bin/true")
-    assert calls.read_text().split() == ["-m", "pip", "install", "-r", "tools/stacks/old.txt",
-                                         "-r", "requirements-tools.txt"]
-    compat.build_venv(venv, "old", "/bin/true")  # built: nothing to do the second time
-    assert len(calls.read_text().splitlines()) == 1
 
 
 def free_port():

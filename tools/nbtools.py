@@ -1,11 +1,11 @@
-"""What the tools and tests know about the notebooks, each fact in one place.
+"""What the tools and tests know about the notebooks.
 
 - The grader's rules (checked on each code cell's syntax tree) and the autotester's
   extraction: the import cell and the definition cells, run on their own.
 - The settings (the cell tagged 'parameters'), the training cell (tagged 'training') and the
   student line (the first markdown cell's **Student:** line).
 - Whether a saved notebook is one clean run of its current code.
-- What a run printed, read into numbers by `results`, the only reader of the printout.
+- What a run printed: `results` reads the lines of PRINTED into numbers.
 
     python tools/nbtools.py    # the hand-in's size: code lines, part E, words, longest function
 """
@@ -292,7 +292,8 @@ def machine():
         with open("/proc/cpuinfo") as info:
             first = [line.split(":", 1) for line in info.read().split("\n\n")[0].splitlines()]
         fields = {k.strip(): v.strip() for k, v in (f for f in first if len(f) == 2)}
-        cpu = {key: fields.get(key) for key in ("model name", "vendor_id", "cpu family", "model")}
+        cpu = {"name": fields.get("model name"), "vendor": fields.get("vendor_id"),
+               "family": fields.get("cpu family"), "model": fields.get("model")}
         cpu["vector"] = " ".join(sorted(f for f in fields.get("flags", "").split()
                                         if f.startswith(("sse", "avx", "amx", "fma"))))
     gpu = os.path.exists("/proc/driver/nvidia/gpus") or shutil.which("nvidia-smi") is not None
