@@ -110,11 +110,14 @@ def copy(tmp_path, monkeypatch):
     return notebook
 
 
-def test_the_placeholder_name_is_refused_with_what_to_do(copy, tmp_path):
-    set_student(copy, nbtools.PLACEHOLDER_NAME, "jorchard")
+@pytest.mark.parametrize("name, watiam", [(nbtools.PLACEHOLDER_NAME, WATIAM),
+                                          (NAME, nbtools.PLACEHOLDER_ID)])
+def test_a_placeholder_is_refused_with_what_to_do(copy, tmp_path, name, watiam):
+    set_student(copy, name, watiam)
     out = tmp_path / "submission"
-    with pytest.raises(SystemExit, match=r"(?s)placeholder 'Your Name'.*\*\*Student:\*\* Your "
-                                         r"Name \(WatIAM ID: yourid\).*tools/build_q1.py"):
+    with pytest.raises(SystemExit, match=r"(?s)placeholder 'Your Name' or 'yourid'.*"
+                                         r"\*\*Student:\*\* Your Name \(WatIAM ID: yourid\)"
+                                         r".*tools/build_q1.py"):
         make_submission.main(["--out", str(out)])
     assert not out.exists()
 
@@ -157,7 +160,7 @@ def test_make_pdf_notes_the_placeholder(copy, tmp_path, monkeypatch, capsys):
     for name, noted in [(nbtools.PLACEHOLDER_NAME, True), (NAME, False)]:
         set_student(copy, name, WATIAM)
         export_pdf.main([str(copy), "--out", str(tmp_path / "x.pdf")])
-        assert ("still the placeholder" in capsys.readouterr().out) == noted
+        assert ("still holds the placeholder" in capsys.readouterr().out) == noted
 
 
 @pytest.fixture

@@ -204,7 +204,7 @@ def main(argv=None):
         route, browser = export(notebook, out, args.route, args.browser)
         print(f"wrote {out}, {route_taken(route, browser)}")
     handin = next((n for n in args.notebooks if n.name == nbtools.NOTEBOOK.name), None)
-    if handin and nbtools.student(nbtools.load(handin))[0] == nbtools.PLACEHOLDER_NAME:
+    if handin and nbtools.placeholder(nbtools.load(handin)):
         print(f"note: {nbtools.placeholder_note()}")
 
 

@@ -51,7 +51,7 @@ def build(out, route=None, browser=None):
         raise SystemExit("the notebook is not ready to hand in (fix it, then run it: "
                          "python tools/run_notebook.py):\n  - " + "\n  - ".join(problems))
     name, watiam = nbtools.student(nb)
-    if name == nbtools.PLACEHOLDER_NAME:
+    if nbtools.placeholder(nb):
         raise SystemExit(nbtools.placeholder_note())
     q1 = nbtools.ROOT / "q1_solution.pdf"
     if not q1.is_file():

@@ -33,7 +33,7 @@ PAPERMILL_TAG = "injected-parameters"  # papermill's cell of the parameters it w
 STUDENT_LINE = re.compile(r"\*\*Student:\*\*[ \t]*(?P<name>[^\n(]*?)[ \t]*"
                           r"\(WatIAM ID:[ \t]*(?P<watiam>[A-Za-z0-9]+)\)")
 STUDENT_FORMAT = "**Student:** Your Name (WatIAM ID: yourid)"
-PLACEHOLDER_NAME = "Your Name"
+PLACEHOLDER_NAME, PLACEHOLDER_ID = "Your Name", "yourid"
 PDF_LINE = 79  # nbconvert's LaTeX template wraps code and output beyond 80 characters
 DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
@@ -52,11 +52,17 @@ def student(nb=None):
     return found["name"], found["watiam"]
 
 
+def placeholder(nb=None):
+    """Whether the student line still holds the placeholder name or WatIAM ID."""
+    return bool({PLACEHOLDER_NAME, PLACEHOLDER_ID} & set(student(nb)))
+
+
 def placeholder_note():
-    """What to do while the student line still holds the placeholder name."""
-    return (f"the name on the PDFs is still the placeholder {PLACEHOLDER_NAME!r}. Put yours in "
-            f"the notebook's first line,\n  {STUDENT_FORMAT}\nthen rebuild the Q1 PDF and the "
-            "hand-in: python tools/build_q1.py, then python tools/make_submission.py")
+    """What to do while the student line still holds a placeholder."""
+    return (f"the student line still holds the placeholder {PLACEHOLDER_NAME!r} or "
+            f"{PLACEHOLDER_ID!r}. Put your name and WatIAM ID in the notebook's first line,\n  "
+            f"{STUDENT_FORMAT}\nthen rebuild the Q1 PDF and the hand-in: "
+            "python tools/build_q1.py, then python tools/make_submission.py")
 
 
 def code_cells(nb):
@@ -224,6 +230,11 @@ def results(nb):
     accuracies; with PROBE appended, the classes of the codes nearest to A, B and C."""
     text = stream_text(nb)
     lines = {key: re.findall(pattern, text, flags=re.M) for key, pattern in PRINTED.items()}
+    missing = [key for key, found in lines.items() if not found and key not in (
+        "training MSE", "held-out MSE", "5-NN")]  # those three: the companion's
+    if missing:
+        raise ValueError(f"the run printed no line like {PRINTED[missing[0]]!r} "
+                         "(nbtools.PRINTED): has the notebook's printout changed?")
     rows, pixels, classes = lines["x_train"][0]
     cls, distance = lines["A and B"][0]
     row = {"x_train": (int(rows), int(pixels)), "by class": [int(n) for n in classes.split(",")],

@@ -29,7 +29,7 @@ def set_parameters(nb, parameters):
         f"\n{k} = {v!r}" for k, v in parameters.items())
 
 
-def execute(nb, cwd, parameters=None, kernel="python3", timing=False):
+def execute(nb, cwd, parameters=None, timing=False):
     """Run nb in place in a fresh kernel started in cwd, with parameters overridden; with
     timing, each cell's metadata records when it started and ended."""
     if parameters:
@@ -39,7 +39,7 @@ def execute(nb, cwd, parameters=None, kernel="python3", timing=False):
         if os.name == "posix":  # local sockets, not TCP: private, and the kernel does not warn
             config.KernelManager.transport = "ipc"
             config.KernelManager.ip = os.path.join(sockets, "kernel")
-        NotebookClient(nb, timeout=900, kernel_name=kernel, record_timing=timing, config=config,
+        NotebookClient(nb, timeout=900, record_timing=timing, config=config,
                        resources={"metadata": {"path": str(cwd)}}).execute()
     CoalesceStreamsPreprocessor().preprocess(nb, {})  # one output per cell, as Jupyter shows it
     nb.metadata[nbtools.METADATA_KEY] = {"code_sha256": nbtools.source_digest(nb),
@@ -47,11 +47,10 @@ def execute(nb, cwd, parameters=None, kernel="python3", timing=False):
     return nb
 
 
-def run_handin(parameters=None, env=None, extras=True, probe=True, timing=False):
-    """The hand-in run in a fresh kernel with parameters overridden and env set for the kernel;
-    with extras, the companion's cells after it in the same kernel; with probe, nbtools.PROBE
-    at the end."""
-    nb = nbtools.with_extras(nbtools.load()) if extras else nbtools.load()
+def run_handin(parameters=None, env=None, probe=True, timing=False):
+    """The hand-in, then the companion's extras, in one fresh kernel, with parameters overridden
+    and env set for the kernel; with probe, nbtools.PROBE at the end."""
+    nb = nbtools.with_extras(nbtools.load())
     if probe:
         nb.cells.append(nbformat.v4.new_code_cell(nbtools.PROBE))
     with patch.dict(os.environ, env or {}):
