@@ -205,10 +205,9 @@ PRINTED = {  # the printed lines that carry a run's results: the hand-in's, then
     "settings": r"^Adam, lr (.*)$",
     "epochs": r"^epoch (\d+): mean squared error [\d.]+$",
     "averaged": rf"^averaged weights: mean squared error {NUMBER}$",
-    "at": r"^A, B, C at (\[.*\])$",
-    "A and B": rf"^A and B: two (\d+)s, {NUMBER} apart$",
-    "C": r"^C, a \d+: (\d+) of its neighbours are (\d+)s, (\d+) are (\d+)s$",
-    "looks": r"^decoded, A, B, C are nearest to training (\d+), (\d+) and (\d+)$",
+    "A and B": rf"^A and B: two (\d+)s, {NUMBER} apart, at .*$",
+    "C": r"^C at .*: (\d+) of its 10 nearest codes are (\d+)s, (\d+) are (\d+)s$",
+    "looks": r"^decoded, A, B and C are nearest to training (\d+), (\d+) and (\d+)$",
     "training MSE": rf"^training MSE +{NUMBER} +{NUMBER}$",
     "held-out MSE": rf"^held-out MSE +{NUMBER} +{NUMBER}$",
     "5-NN": rf"^held-out 5-NN accuracy +{NUMBER} +{NUMBER}$",
@@ -242,8 +241,7 @@ def results(nb):
            "epochs": [int(e) for e in lines["epochs"]], "averaged": float(lines["averaged"][0]),
            "class": int(cls), "AB distance": float(distance)}
     split = [int(v) for v in lines["C"][0]]
-    row.update({"points": json.loads(lines["at"][0]),
-                "overlap": (split[1], split[3]), "C split": (split[0], split[2]),
+    row.update({"overlap": (split[1], split[3]), "C split": (split[0], split[2]),
                 "looks": [int(v) for v in lines["looks"][0]]})
     if lines["5-NN"]:
         (ae_train, _), (ae_test, pca_test), (ae_knn, pca_knn) = (
