@@ -1,6 +1,7 @@
 # The verbs of this project. Everything runs in .venv, which the first target that needs it
-# creates (tools/install.py says what it downloads as it goes). Each target is one Python
-# command, so the same works without make: see README.md.
+# creates with venv and pip; a failed install leaves no .installed stamp, so the next command
+# carries on. Each other target is one Python command, so the same works without make: see
+# README.md.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(abspath $(VENV))/bin
@@ -15,7 +16,10 @@ help:  ## list these commands
 	@awk -F':.*## ' '/^[a-z0-9]+:.*## /{printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(VENV)/.installed: requirements.txt requirements-tools.txt requirements-dev.txt constraints.txt
-	@$(PYTHON) tools/install.py --venv $(VENV)
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed; try make PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -c constraints.txt -r requirements-dev.txt
+	touch $@
 
 venv: $(VENV)/.installed  ## create .venv and install everything (the first command does it)
 

@@ -1,4 +1,4 @@
-"""A student's first ten minutes: tools/install.py, the Makefile's `help` and `lab`, the
+"""A student's first ten minutes: the Makefile's `venv`, `help` and `lab`, the
 requirements files, and docs that name only files that exist."""
 import os
 import re
@@ -11,7 +11,6 @@ import urllib.request
 
 import pytest
 
-import install
 import nbtools
 from conftest import ROOT
 
@@ -32,64 +31,18 @@ def test_make_help_lists_every_command_of_the_readme_and_the_makefile():
     assert phony == listed, phony ^ listed
 
 
-def test_a_failed_install_says_what_failed_and_is_not_taken_for_finished(tmp_path):
-    """pip cannot reach any package here, so step 2 fails: the installer names the step and
-    the command to run again, and leaves no .installed stamp for make to trust."""
+def test_a_failed_install_is_not_taken_for_finished(tmp_path):
+    """pip can reach no package here, so `make venv` stops with pip's error and leaves no
+    .installed stamp: the next make command installs again instead of trusting the venv."""
     empty = tmp_path / "no-packages"
     empty.mkdir()
     env = {**os.environ, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(empty),
-           "PIP_CONSTRAINT": "", "PIP_CONFIG_FILE": os.devnull}
+           "PIP_CONFIG_FILE": os.devnull}
     venv = tmp_path / "venv"
-    result = subprocess.run([sys.executable, str(ROOT / "tools" / "install.py"), "--venv",
-                             str(venv)], capture_output=True, text=True, env=env)
+    result = make("venv", f"VENV={venv}", env=env)
     assert result.returncode != 0
-    assert "==> [1/3] creating" in result.stdout and "==> [2/3] installing PyTorch" in result.stdout
-    assert "stopped at step 2 of 3" in result.stderr
-    assert f"run the same command again: python3 tools/install.py --venv {venv}" in result.stderr
+    assert "ERROR: " in result.stderr and "make: ***" in result.stderr, result.stderr
     assert (venv / "bin" / "python").exists() and not (venv / ".installed").exists()
-
-
-FAKE_PYTHON = """#!/bin/sh
-echo "$@" >> "$(dirname "$0")/calls.log"
-"""
-
-
-def fake_windows_venv(venv):
-    """A venv laid out the Windows way, whose Scripts/python.exe only logs its arguments."""
-    scripts = venv / "Scripts"
-    scripts.mkdir(parents=True)
-    (scripts / "python.exe").write_text(FAKE_PYTHON)
-    (scripts / "python.exe").chmod(0o755)
-    return scripts / "calls.log"
-
-
-def test_the_installer_uses_a_windows_venv_layout(tmp_path, monkeypatch, capsys):
-    """Simulated Windows: the venv's Python is Scripts/python.exe, not bin/python; every pip
-    step runs with it, and the constraints file pins the versions."""
-    monkeypatch.setattr(install, "WINDOWS", True)
-    assert install.venv_python(tmp_path) == tmp_path / "Scripts" / "python.exe"
-    venv = tmp_path / "venv"
-    calls = fake_windows_venv(venv)
-    assert install.main(["--venv", str(venv), "--tools"]) == 0
-    steps = calls.read_text().splitlines()
-    assert len(steps) == 2 and all(s.startswith("-m pip install") for s in steps)
-    assert "constraints.txt torch torchvision" in steps[0]
-    assert steps[1].endswith("requirements-tools.txt")
-    assert (venv / ".installed").exists()
-    assert f"Its Python: {venv / 'Scripts' / 'python.exe'}" in capsys.readouterr().out
-
-
-def test_a_windows_venv_without_its_python_gets_the_installers_message(tmp_path, monkeypatch):
-    """Where the venv's Python is missing (a broken or foreign venv), the installer says which
-    step stopped and the command to run again, instead of a raw traceback."""
-    monkeypatch.setattr(install, "WINDOWS", True)
-    monkeypatch.setattr(sys, "executable", "/bin/true")  # "creates" the venv, makes nothing
-    with pytest.raises(SystemExit) as err:
-        install.main(["--venv", str(tmp_path / "venv")])
-    message = str(err.value)
-    assert "stopped at step 2 of 3" in message
-    assert f"run the same command again: python tools/install.py --venv {tmp_path / 'venv'}" \
-        in message
 
 
 def free_port():
@@ -107,7 +60,7 @@ def test_make_lab_serves_the_notebook_from_the_venv():
     command = ["make", "--no-print-directory", "lab", f"LAB_ARGS={args}"]
     if not (ROOT / ".venv" / ".installed").exists():
         planned = make("-n", "lab", f"LAB_ARGS={args}").stdout  # -n: prints, runs nothing
-        assert "tools/install.py --venv .venv" in planned
+        assert "-m venv .venv" in planned
         assert f"{ROOT}/.venv/bin/jupyter lab {args} {nbtools.NOTEBOOK.name}" in planned
         command = [sys.executable, "-m", "jupyterlab", *args.split(), nbtools.NOTEBOOK.name]
     lab = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -148,7 +101,7 @@ def test_every_file_and_tool_the_docs_name_exists():
     docs = "".join((ROOT / name).read_text() for name in ("README.md", "CONTRIBUTING.md",
                                                           "BENCHMARK.md", "files/README.md"))
     named = set(re.findall(r"\b((?:tools|tests)/[\w./-]+\.(?:py|txt|typ)|[\w-]+\.txt)\b", docs))
-    assert {"tools/install.py", "tools/run_notebook.py", "requirements-tools.txt"} <= named
+    assert {"tools/run_notebook.py", "requirements-tools.txt"} <= named
     for name in named:
         assert (ROOT / name).is_file(), name
 

@@ -10,6 +10,7 @@ where the arithmetic differs, measures within nbtools.CPU_TOLERANCE. The old and
 downloads of about 3 GB each, so this is not part of the test suite.
 """
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,11 +18,14 @@ from pathlib import Path
 import nbformat
 
 import nbtools
-from install import venv_python
 
 ROOT = nbtools.ROOT
 STACKS = {"old": ["-r", "tools/stacks/old.txt"], "mid": ["-r", "tools/stacks/mid.txt"],
           "pinned": ["-c", "constraints.txt"]}
+
+
+def venv_python(venv):
+    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
 def build_venv(venv, stack, python):
