@@ -1,21 +1,22 @@
 """Build q1_solution.pdf from tools/q1_solution.typ with Typst (the `typst` package from PyPI).
 
-The student's name and WatIAM ID come from the notebook's **Student:** line, and the largest
-differences of the numerical check from tools/q1_check.py; they go into the document as
-sys.inputs, which Typst sets as plain text. A stamp, the SHA-256 of everything the PDF is built
-from, goes into the PDF's keywords, so tools/make_submission.py and the tests can tell whether
-the PDF is current. The PDF carries no date and uses only the fonts inside the typst package, so
-the same inputs give the same bytes. The PDF is replaced only when the build succeeds.
+The student's name and WatIAM ID come from the notebook's **Student:** line, and the numerical
+check's printout from running tools/q1_check.py (the PDF shows that script and what it printed);
+they go into the document as sys.inputs, which Typst sets as plain text. A stamp, the SHA-256 of
+everything the PDF is built from, goes into the PDF's keywords, so tools/make_submission.py and
+the tests can tell whether the PDF is current. The PDF carries no date and uses only the fonts
+inside the typst package, so the same inputs give the same bytes. The PDF is replaced only when
+the build succeeds.
 """
 import hashlib
+import subprocess
 import sys
-from pathlib import Path
 
 import nbtools
-import q1_check
 
 ROOT = nbtools.ROOT
 SOURCE = ROOT / "tools" / "q1_solution.typ"
+CHECK = ROOT / "tools" / "q1_check.py"
 PDF = ROOT / "q1_solution.pdf"
 
 
@@ -23,7 +24,7 @@ def stamp(student=None):
     """SHA-256 of the source, the numerical check and the student line."""
     name, watiam = student or nbtools.student()
     h = hashlib.sha256()
-    for part in (SOURCE.read_bytes(), Path(q1_check.__file__).read_bytes(),
+    for part in (SOURCE.read_bytes(), CHECK.read_bytes(),
                  f"{name}\0{watiam}".encode()):
         h.update(part + b"\0")
     return h.hexdigest()
@@ -35,11 +36,11 @@ def build(out=PDF):
     except ImportError:
         sys.exit("the typst package is missing; install it with `pip install typst`")
     name, watiam = nbtools.student()
-    worst = q1_check.largest_differences()
+    check = subprocess.run([sys.executable, str(CHECK)], capture_output=True, text=True)
+    if check.returncode:
+        sys.exit(f"{CHECK} failed; {out} left as it was:\n{check.stderr}")
     inputs = {"name": name, "watiam": watiam, "sourcesha": stamp((name, watiam)),
-              "autogradmax": f"{worst['autograd']:.1e}",
-              "finitemax": f"{worst['finite differences']:.1e}",
-              "step": f"{q1_check.STEP:.1e}"}
+              "output": check.stdout.rstrip()}
     try:
         pdf = typst.compile(str(SOURCE), root=str(SOURCE.parent), sys_inputs=inputs,
                             ignore_system_fonts=True)
