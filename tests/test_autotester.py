@@ -128,12 +128,12 @@ def test_train_keeps_the_average_of_the_second_halfs_epochs(defs, MyAE, capsys):
     for p, q in zip(last.parameters(), seen[15]):
         p.data = q
     error = torch.nn.functional.mse_loss(last(x), x).item()
-    assert capsys.readouterr().out == f"epoch 4: mean squared error {error:.4f}\n"
+    assert capsys.readouterr().out == f"epoch 4, current weights: MSE {error:.4f}\n"
 
 
 def test_train_prints_the_loss_every_100_epochs_and_at_the_end(defs, MyAE, capsys):
     trained(defs, MyAE, torch.rand(20, 49), epochs=250, batch_size=20)
-    printed = [line.split(":")[0] for line in capsys.readouterr().out.splitlines()]
+    printed = [line.split(",")[0] for line in capsys.readouterr().out.splitlines()]
     assert printed == ["epoch 100", "epoch 200", "epoch 250"]
 
 

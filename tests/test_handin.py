@@ -71,7 +71,7 @@ def test_both_pdfs_name_the_student_and_q1_answers_on_page_one(handin):
         first = " ".join(pdf_pages(pdf)[0].split())
         assert NAME in first and WATIAM in first, pdf.name
     q1 = pdf_pages(handin["folder"] / "q1_solution.pdf")[0]
-    assert "⊛" in q1 and "∇" in q1 and "flipped" in q1
+    assert "⊛" in q1 and "∇" in q1 and "kernel reversed" in q1
 
 
 def test_a_marker_finds_parts_a_to_e_and_no_browser_footer(handin):

@@ -1,9 +1,7 @@
 """The maintainer's tools: tools/bench.py's report and tools/compat.py's virtual environments."""
 import bench
 import compat
-import install
 import nbtools
-from test_student import fake_windows_venv
 
 
 def test_bench_writes_its_table_between_the_markers(tmp_path, monkeypatch, capsys):
@@ -29,9 +27,15 @@ def test_bench_writes_its_table_between_the_markers(tmp_path, monkeypatch, capsy
 
 
 def test_compat_builds_a_windows_venv_once(tmp_path, monkeypatch):
-    monkeypatch.setattr(install, "WINDOWS", True)
+    """Simulated Windows: the venv's Python is Scripts/python.exe (here a script that logs
+    its arguments); the stack is installed into it once."""
+    monkeypatch.setattr(compat, "WINDOWS", True)
     venv = tmp_path / "venv-old"
-    calls = fake_windows_venv(venv)
+    (venv / "Scripts").mkdir(parents=True)
+    python = venv / "Scripts" / "python.exe"
+    python.write_text('#!/bin/sh\necho "$@" >> "$(dirname "$0")/calls.log"\n')
+    python.chmod(0o755)
+    calls = venv / "Scripts" / "calls.log"
     compat.build_venv(venv, "old", "/bin/true")
     assert calls.read_text().split() == ["-m", "pip", "install", "-r", "tools/stacks/old.txt",
                                          "-r", "requirements-tools.txt"]

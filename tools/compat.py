@@ -24,8 +24,11 @@ STACKS = {"old": ["-r", "tools/stacks/old.txt"], "mid": ["-r", "tools/stacks/mid
           "pinned": ["-c", "constraints.txt"]}
 
 
+WINDOWS = os.name == "nt"  # where a venv keeps its Python in Scripts\, not bin/
+
+
 def venv_python(venv):
-    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    return venv / ("Scripts/python.exe" if WINDOWS else "bin/python")
 
 
 def build_venv(venv, stack, python):
