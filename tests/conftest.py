@@ -34,10 +34,21 @@ def nb():
     return nbtools.load()
 
 
+def exec_definitions(nb):
+    """What the autotester sees: a fresh namespace holding only what the import cell and the
+    cells that hold nothing but definitions create."""
+    cells = nbtools.code_cells(nb)
+    namespace = {"__name__": "a05_definitions"}
+    for cell in [cells[0], *[c for c in cells[1:] if (t := nbtools.parse(c))
+                             and nbtools.is_definition_cell(t)]]:
+        exec(compile(cell.source, "notebook cell", "exec"), namespace)
+    return namespace
+
+
 @pytest.fixture(scope="session")
 def defs(nb):
     """What the autotester sees: the import cell and the definition cells, run on their own."""
-    return nbtools.exec_definitions(nb)
+    return exec_definitions(nb)
 
 
 @pytest.fixture

@@ -62,7 +62,7 @@ def test_the_folder_holds_the_three_files_named_for_the_student(handin):
     assert route_words in handin["said"]
     umask = os.umask(0)
     os.umask(umask)
-    assert folder.stat().st_mode & 0o777 == 0o777 & ~umask  # not mkdtemp's drwx------
+    assert folder.stat().st_mode & 0o777 == 0o777 & ~umask  # a usual folder, not a private one
     print(f"{handin['route']} route: {STEM}.pdf has {len(pdf_pages(handin['pdf']))} pages")
 
 

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 import nbtools
-from conftest import ROOT
+from conftest import ROOT, exec_definitions
 
 
 def notebook(*sources, tag_second=True):
@@ -47,7 +47,7 @@ def test_the_autotester_gets_the_imports_and_the_pure_definition_cells():
                   'def area(r):\n    """Doc."""\n    return math.pi * r * r',
                   "print(area(n))",  # a script cell
                   "def twice(x):\n    return 2 * x\nvalue = twice(4)")  # a mixed cell
-    namespace = nbtools.exec_definitions(nb)
+    namespace = exec_definitions(nb)
     assert namespace["area"](1.0) == pytest.approx(3.14159, rel=1e-5)
     assert {"n", "twice", "value"}.isdisjoint(namespace)
 
@@ -78,11 +78,11 @@ def test_the_settings_are_the_assignments(nb):
 
 @pytest.mark.parametrize("path", [nbtools.NOTEBOOK, nbtools.COMPANION], ids=lambda p: p.name)
 def test_code_and_printed_lines_fit_the_pdf(path):
-    """nbconvert's LaTeX template wraps lines longer than 80 characters."""
+    """nbconvert's LaTeX template wraps lines longer than 80 characters; 79 fit."""
     for cell in nbtools.code_cells(nbtools.load(path)):
         lines = cell.source.splitlines() + [
             line for out in cell.get("outputs", []) for line in out.get("text", "").splitlines()]
-        assert [line for line in lines if len(line) > nbtools.PDF_LINE] == []
+        assert [line for line in lines if len(line) > 79] == []
 
 
 def test_the_companion_builds_on_the_hand_in_without_copying_it(defs):

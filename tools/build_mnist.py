@@ -5,8 +5,8 @@ offline: 400 train and 100 test digits per class, split and shuffled with a fixe
 rebuild gives byte-identical files.
 
     python tools/build_mnist.py            # build (refuses to replace files that differ)
-    python tools/build_mnist.py --check    # verify files/ against files/SHA256SUMS
     python tools/build_mnist.py --force    # replace whatever is there
+    cd files && sha256sum -c SHA256SUMS    # verify the files against their manifest
 """
 import argparse
 import gzip
@@ -63,29 +63,10 @@ def build():
     return files
 
 
-def sha256(data):
-    return hashlib.sha256(data).hexdigest()
-
-
-def check(root):
-    """Problems with root against its manifest; [] when all is well."""
-    manifest = root / MANIFEST
-    if not manifest.is_file():
-        return [f"{manifest} is missing"]
-    problems = []
-    for line in manifest.read_text().splitlines():
-        digest, name = line.split(maxsplit=1)
-        if not (root / name).is_file():
-            problems.append(f"{root / name} is missing")
-        elif sha256((root / name).read_bytes()) != digest:
-            problems.append(f"{root / name} does not match its SHA-256 in {manifest}")
-    return problems
-
-
 def write(root, files, force=False):
     """Write files and their manifest under root; refuse to replace different content unless
     force. Returns how many files were written."""
-    files = {**files, MANIFEST: "".join(f"{sha256(data)}  {name}\n"
+    files = {**files, MANIFEST: "".join(f"{hashlib.sha256(data).hexdigest()}  {name}\n"
                                         for name, data in sorted(files.items())).encode()}
     differing = [root / n for n, d in files.items()
                  if (root / n).exists() and (root / n).read_bytes() != d]
@@ -106,15 +87,8 @@ def write(root, files, force=False):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=ROOT, help="output folder (default: files/)")
-    parser.add_argument("--check", action="store_true", help="verify against the manifest")
     parser.add_argument("--force", action="store_true", help="replace files that differ")
     args = parser.parse_args(argv)
-    if args.check:
-        problems = check(args.root)
-        print("\n".join(problems) + "\nrebuild with: python tools/build_mnist.py --force"
-              if problems else f"{args.root}: all files match {MANIFEST}",
-              file=sys.stderr if problems else sys.stdout)
-        return 1 if problems else 0
     written = write(args.root, build(), force=args.force)
     print(f"{args.root}: {written} file(s) written" if written else f"{args.root}: up to date")
     return 0

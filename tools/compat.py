@@ -2,12 +2,10 @@
 
     python tools/compat.py [--stack old|mid|pinned] [--python PYTHON]
 
-Builds (once) a virtual environment, .venv-STACK, with the stack's versions (tools/stacks/old.txt:
-torch 2.2; tools/stacks/mid.txt: torch 2.5; pinned: constraints.txt, in .venv itself) and the
-tools; runs the hand-in and the companion's extras in a kernel of that environment; saves the run
-to build/compat-STACK.ipynb; and compares what it printed with the committed run: the same, or,
-where the arithmetic differs, measures within nbtools.CPU_TOLERANCE. The old and mid stacks are
-downloads of about 3 GB each, so this is not part of the test suite.
+Builds (once) .venv-STACK with the stack's versions (tools/stacks/old.txt: torch 2.2; mid.txt:
+torch 2.5; pinned: constraints.txt, in .venv), runs the hand-in and the companion's extras there,
+saves the run to build/compat-STACK.ipynb and compares its printout with the committed run's:
+the same, or measures within nbtools.CPU_TOLERANCE. Each stack is a 3 GB download.
 """
 import argparse
 import os
@@ -46,13 +44,6 @@ def build_venv(venv, stack, python):
     (venv / ".stack").write_text(stamp)
 
 
-def run(out):
-    """Run in the stack's own Python: the hand-in and the extras, in its kernel, saved to out."""
-    from run_notebook import run_handin
-
-    nbformat.write(run_handin(probe=False), str(out))
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stack", choices=sorted(STACKS), default="old")
@@ -60,8 +51,9 @@ def main(argv=None):
                         help="the Python that creates the venv (3.11 or newer)")
     parser.add_argument("--run", type=Path, help=argparse.SUPPRESS)  # used inside the venv
     args = parser.parse_args(argv)
-    if args.run:
-        return run(args.run)
+    if args.run:  # inside the stack's venv: the hand-in and the extras in its kernel, saved
+        from run_notebook import run_handin
+        return nbformat.write(run_handin(probe=False), str(args.run))
     venv = ROOT / (".venv" if args.stack == "pinned" else f".venv-{args.stack}")
     build_venv(venv, args.stack, args.python)
     out = ROOT / "build" / f"compat-{args.stack}.ipynb"

@@ -3,12 +3,10 @@
     python tools/export_pdf.py [NOTEBOOK ...] [--out PDF] [--route latex|browser]
                                [--browser PATH]
 
-Without arguments it exports the hand-in and its companion. The latex route is nbconvert's
-default LaTeX template, what Jupyter's File > Download as PDF makes; it needs xelatex and
-pandoc, and is the default where both are installed. The browser route prints nbconvert's HTML
-with a Chrome, Chromium, Brave or Edge the machine already has, headless, with a print
-stylesheet; nothing is downloaded. The tool says which route it took, refuses a notebook that
-is not one clean run of its current code, and replaces a PDF only when its export succeeds.
+Without arguments it exports the hand-in and its companion. The latex route is Jupyter's
+Download as PDF (xelatex and pandoc; the default where both are installed); the browser route
+prints nbconvert's HTML with a Chrome, Chromium, Brave or Edge the machine has. A notebook that
+is not one clean run of its code is refused; a PDF is replaced only when its export succeeds.
 """
 import argparse
 import os
@@ -54,7 +52,7 @@ PRINT_CSS = """
           --jp-content-font-size1: 10pt; --jp-cell-prompt-width: 40pt;
           --jp-notebook-padding: 0; --jp-cell-padding: 2px; }
   pre { white-space: pre-wrap !important; overflow-wrap: anywhere; }
-  .jp-OutputArea-child, .jp-RenderedImage, .jp-InputArea { break-inside: avoid; }
+  .jp-OutputArea-child, .jp-RenderedImage, .jp-InputArea, .jp-CodeCell { break-inside: avoid; }
   .jp-MarkdownCell { break-after: avoid; }  /* a sentence stays with the code it introduces */
   .jp-InputPrompt, .jp-OutputPrompt { font-size: 7pt !important; }
   .jp-RenderedImage img { zoom: 0.48; max-width: 100%; height: auto; }

@@ -8,10 +8,8 @@ tools/export_pdf.py makes it; the PDFs are checked with pypdf. The folder is rep
 every check passes.
 """
 import argparse
-import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import pypdf
@@ -62,10 +60,9 @@ def build(out, route=None, browser=None):
                          "python tools/build_q1.py")
     q1_pages = check_pdf(q1, name, watiam)
     route, browser = export_pdf.choose_route(route, browser)  # before anything is made
-    staging = Path(tempfile.mkdtemp(dir=out.parent))  # becomes `out` once all is checked
-    umask = os.umask(0)
-    os.umask(umask)
-    staging.chmod(0o777 & ~umask)  # a folder's usual permissions, not mkdtemp's private ones
+    staging = out.with_name(out.name + ".partial")  # becomes `out` once all is checked
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
     stem = f"a05_{watiam}"
     try:
         shutil.copy(nbtools.NOTEBOOK, staging / f"{stem}.ipynb")
@@ -79,11 +76,9 @@ def build(out, route=None, browser=None):
         shutil.rmtree(out)
     staging.rename(out)
     print(f"{out}/ is ready, for {name} ({watiam}); {stem}.pdf "
-          f"{export_pdf.route_taken(route, browser)}:")
-    for file, what, where in [(f"{stem}.ipynb", "the executed notebook", "D2L"),
-                              (f"{stem}.pdf", f"{pages} pages", "Crowdmark (Question 2)"),
-                              ("q1_solution.pdf", f"{q1_pages} pages", "Crowdmark (Question 1)")]:
-        print(f"  {file:<22}{what:<24}-> {where}")
+          f"{export_pdf.route_taken(route, browser)}:\n  {stem}.ipynb -> D2L\n  {stem}.pdf "
+          f"({pages} pages) -> Crowdmark, Question 2\n  q1_solution.pdf ({q1_pages} pages) "
+          "-> Crowdmark, Question 1")
 
 
 def main(argv=None):

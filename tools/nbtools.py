@@ -1,11 +1,6 @@
-"""What the tools and tests know about the notebooks.
-
-- The grader's rules (checked on each code cell's syntax tree) and the autotester's
-  extraction: the import cell and the definition cells, run on their own.
-- The settings (the cell tagged 'parameters'), the training cell (tagged 'training') and the
-  student line (the first markdown cell's **Student:** line).
-- Whether a saved notebook is one clean run of its current code.
-- What a run printed: `results` reads the lines of PRINTED into numbers.
+"""What the tools and tests know about the notebooks: the grader's rules, the cells tagged
+'parameters' and 'training', the student line, whether a saved run is one clean run of the
+current code, and a run's results (`results` reads the lines of PRINTED).
 
     python tools/nbtools.py    # the hand-in's size: code lines, part E, words, longest function
 """
@@ -34,7 +29,6 @@ STUDENT_LINE = re.compile(r"\*\*Student:\*\*[ \t]*(?P<name>[^\n(]*?)[ \t]*"
                           r"\(WatIAM ID:[ \t]*(?P<watiam>[A-Za-z0-9]+)\)")
 STUDENT_FORMAT = "**Student:** Your Name (WatIAM ID: yourid)"
 PLACEHOLDER_NAME, PLACEHOLDER_ID = "Your Name", "yourid"
-PDF_LINE = 79  # nbconvert's LaTeX template wraps code and output beyond 80 characters
 DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
@@ -147,22 +141,6 @@ def structure_problems(nb):
     return problems
 
 
-def definition_cells(cells):
-    """The cells among these that hold only definitions."""
-    return [c for c in cells if (t := parse(c)) and is_definition_cell(t)]
-
-
-def exec_definitions(nb=None, companion=None):
-    """What the autotester sees: a fresh namespace holding only what the import cell and the
-    definition cells create; with a companion, its definition cells are run on top."""
-    cells = code_cells(nb or load())
-    namespace = {"__name__": "a05_definitions"}
-    for cell in [cells[0], *definition_cells(cells[1:]),
-                 *definition_cells(code_cells(companion) if companion else [])]:
-        exec(compile(cell.source, "notebook cell", "exec"), namespace)
-    return namespace
-
-
 def source_digest(nb):
     """SHA-256 of the code cells' sources, to tell whether saved outputs belong to this code.
     A cell that papermill injected is left out, so a papermill run of the same code (with other
@@ -205,8 +183,8 @@ PRINTED = {  # the printed lines that carry a run's results: the hand-in's, then
     "settings": r"^Adam, lr (.*)$",
     "epochs": r"^epoch (\d+), current weights: MSE [\d.]+$",
     "averaged": rf"^averaged weights: MSE {NUMBER}$",
-    "A and B": rf"^A and B: two (\d+)s, {NUMBER} apart$",
-    "C": r"^C: (\d+) of its 10 nearest codes are (\d+)s, (\d+) are (\d+)s$",
+    "A and B": rf"^A \[.*\] and B \[.*\]: two (\d+)s, {NUMBER} apart$",
+    "C": r"^C \[.*\]: (\d+) of its 10 nearest codes are (\d+)s, (\d+) are (\d+)s$",
     "looks": r"^decoded, A, B and C are nearest to training (\d+), (\d+) and (\d+)$",
     "training MSE": rf"^training MSE +{NUMBER} +{NUMBER}$",
     "held-out MSE": rf"^held-out MSE +{NUMBER} +{NUMBER}$",
@@ -221,12 +199,8 @@ print('PROBE', __import__('json').dumps(_near))
 
 
 def results(nb):
-    """A run's results, read from what it printed (the lines of PRINTED): the training set's
-    shape and classes, the settings line, the epochs whose error was printed, the averaged
-    weights' error, part E's answers (the class of A and B and their distance, C's two classes
-    and how its neighbours split, the class of the training digit nearest to each decoded
-    point); in a run with the companion's extras, the autoencoder's and PCA's errors and 5-NN
-    accuracies; with PROBE appended, the classes of the codes nearest to A, B and C."""
+    """A run's results, read from the lines of PRINTED that it printed (the companion's only
+    where it ran), and with PROBE appended, the classes of the codes nearest to A, B and C."""
     text = stream_text(nb)
     lines = {key: re.findall(pattern, text, flags=re.M) for key, pattern in PRINTED.items()}
     missing = [key for key, found in lines.items() if not found and key not in (
@@ -283,38 +257,28 @@ OTHER_CPUS = {"AVX2": {"ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS":
 CPU_TOLERANCE = {"ratio": 0.04, "ae_knn": 0.04, "ae_test_mse": 0.0025}
 
 
-def differences(run, reference, tolerance=None):
-    """Where two runs' results disagree; [] when they agree. Without a tolerance every result
-    must be the same; with one, only the measures it names, each within its limit."""
-    if tolerance is None:
-        return [f"{key}: {run.get(key)} against {value}" for key, value in reference.items()
-                if run.get(key) != value]
+def differences(run, reference, tolerance):
+    """Where two runs' measures differ by more than the tolerance allows; [] when none does."""
     return [f"{key}: {run[key]} against {reference[key]} (allowed {limit})"
             for key, limit in tolerance.items() if abs(run[key] - reference[key]) > limit]
+
+
+VECTOR = ("sse", "avx", "amx", "fma")  # the instruction-set extensions PyTorch's kernels use
 
 
 def machine():
     """What decides the last bits of a run's arithmetic: the CPU and its vector instructions,
     the instruction sets forced on PyTorch and MKL, PyTorch's version, and a GPU."""
     cpu = {"name": platform.processor() or platform.machine()}
-    if os.path.isfile("/proc/cpuinfo"):
-        with open("/proc/cpuinfo") as info:
-            first = [line.split(":", 1) for line in info.read().split("\n\n")[0].splitlines()]
-        fields = {k.strip(): v.strip() for k, v in (f for f in first if len(f) == 2)}
-        cpu = {"name": fields.get("model name"), "vendor": fields.get("vendor_id"),
-               "family": fields.get("cpu family"), "model": fields.get("model")}
-        cpu["vector"] = " ".join(sorted(f for f in fields.get("flags", "").split()
-                                        if f.startswith(("sse", "avx", "amx", "fma"))))
+    if os.path.isfile("/proc/cpuinfo"):  # Linux: the first CPU's model and vector extensions
+        first = Path("/proc/cpuinfo").read_text().split("\n\n")[0]
+        fields = dict(re.findall(r"^(model name|flags)\s*: (.*)$", first, flags=re.M))
+        vector = [f for f in fields.get("flags", "").split() if f.startswith(VECTOR)]
+        cpu = {"name": fields.get("model name"), "vector": " ".join(sorted(vector))}
     gpu = os.path.exists("/proc/driver/nvidia/gpus") or shutil.which("nvidia-smi") is not None
-    return {"cpu": cpu, "arch": platform.machine(), "torch": _version("torch"), "gpu": gpu,
+    return {"cpu": cpu, "arch": platform.machine(), "gpu": gpu,
+            "torch": importlib.metadata.version("torch"),
             **{k: os.environ.get(k) for k in OTHER_CPUS["AVX2"]}}
-
-
-def _version(package):
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return None
 
 
 def usable_cpus():

@@ -1,6 +1,6 @@
 """Run notebooks top to bottom, each in a fresh kernel, and save them with their outputs.
 
-    python tools/run_notebook.py [NOTEBOOK ...] [--out PATH]
+    python tools/run_notebook.py [NOTEBOOK ...]
 
 Without arguments it runs the hand-in, a05_jorchard.ipynb, then its companion,
 explore_latent.ipynb. The hand-in must keep the grader's rules, or it is not run. A notebook
@@ -23,17 +23,12 @@ from traitlets.config import Config
 import nbtools
 
 
-def set_parameters(nb, parameters):
-    """Override values of the cell tagged 'parameters', as papermill would."""
-    nbtools.tagged(nb, "parameters").source += "".join(
-        f"\n{k} = {v!r}" for k, v in parameters.items())
-
-
 def execute(nb, cwd, parameters=None, timing=False):
     """Run nb in place in a fresh kernel started in cwd, with parameters overridden; with
     timing, each cell's metadata records when it started and ended."""
-    if parameters:
-        set_parameters(nb, parameters)
+    if parameters:  # appended to the settings cell, as papermill would
+        nbtools.tagged(nb, "parameters").source += "".join(
+            f"\n{k} = {v!r}" for k, v in parameters.items())
     with tempfile.TemporaryDirectory() as sockets:
         config = Config()
         if os.name == "posix":  # local sockets, not TCP: private, and the kernel does not warn
@@ -57,8 +52,9 @@ def run_handin(parameters=None, env=None, probe=True, timing=False):
         return execute(nb, nbtools.ROOT, parameters, timing=timing)
 
 
-def run_and_save(notebook, out):
-    """Run one notebook and save it to out; 0 when it ran, 1 (and out untouched) when not."""
+def run_and_save(notebook):
+    """Run one notebook and save it over itself; 0 when it ran, 1 (the file untouched) when
+    not."""
     nb = nbtools.load(notebook)
     problems = [] if notebook.name == nbtools.COMPANION.name else nbtools.structure_problems(nb)
     if problems:
@@ -69,11 +65,11 @@ def run_and_save(notebook, out):
     try:
         execute(nb, notebook.resolve().parent)
     except CellExecutionError as err:
-        print(f"the run failed; {out} was left as it was.\n{err}", file=sys.stderr)
+        print(f"the run failed; {notebook} was left as it was.\n{err}", file=sys.stderr)
         return 1
-    nbtools.write_atomic(out, (nbformat.writes(nb) + "\n").encode())
+    nbtools.write_atomic(notebook, (nbformat.writes(nb) + "\n").encode())
     print(f"ran {len(nbtools.code_cells(nb))} code cells in {time.perf_counter() - start:.1f} s;"
-          f" saved {out}", flush=True)
+          f" saved {notebook}", flush=True)
     return 0
 
 
@@ -81,14 +77,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path,
                         default=[nbtools.NOTEBOOK, nbtools.COMPANION])
-    parser.add_argument("--out", type=Path, help="where to save one notebook (default: over it)")
     args = parser.parse_args(argv)
-    if args.out and len(args.notebooks) != 1:
-        parser.error("--out takes one notebook")
-    for notebook in args.notebooks:
-        if run_and_save(notebook, args.out or notebook):
-            return 1
-    return 0
+    return next((1 for notebook in args.notebooks if run_and_save(notebook)), 0)  # 1: stopped
 
 
 if __name__ == "__main__":
