@@ -26,10 +26,12 @@ def keywords(path):
 
 @pytest.fixture(scope="module")
 def check():
-    """tools/q1_check.py run as build_q1 runs it: what it defines, and what it prints."""
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
+    """tools/q1_check.py run as build_q1 runs it: what it defines, and what it prints. It sets
+    torch's default dtype and seed; both are put back for the tests that follow."""
+    printed, dtype = io.StringIO(), torch.get_default_dtype()
+    with torch.random.fork_rng(), contextlib.redirect_stdout(printed):
         found = runpy.run_path(str(build_q1.CHECK))
+    torch.set_default_dtype(dtype)
     return found, dict(re.findall(PRINTED, printed.getvalue(), flags=re.M))
 
 
