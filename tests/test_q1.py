@@ -59,7 +59,8 @@ def test_the_formula_agrees_with_central_differences(check):
         return float((torch.sin(z) + z**2 / 2).sum())
 
     h = 1e-6
-    numeric = torch.tensor([(loss(x + h * e) - loss(x - h * e)) / (2 * h) for e in torch.eye(50)])
+    numeric = torch.tensor([(loss(x + h * e) - loss(x - h * e)) / (2 * h)
+                            for e in torch.eye(50, dtype=torch.float64)], dtype=torch.float64)
     formula = conv(w.flip(0), g["dE_dz"])
     torch.testing.assert_close(formula, numeric, atol=1e-6 * numeric.abs().max(), rtol=0)
 
