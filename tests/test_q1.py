@@ -66,7 +66,7 @@ def test_the_formula_agrees_with_central_differences(check):
 
 
 def test_committed_pdf_is_current():
-    assert keywords(PDF) == f"source-sha256:{build_q1.stamp()}", "run `make q1`"
+    assert keywords(PDF) == f"source-sha256:{build_q1.stamp()}", "run python tools/build_q1.py"
 
 
 def test_committed_pdf_has_the_answer_on_page_one():
