@@ -1,7 +1,7 @@
 # The verbs of this project. Everything runs in .venv, which the first target that needs it
 # creates with venv and pip; a failed install leaves no .installed stamp, so the next command
-# carries on. The targets that run a tool are one Python command each, so the same works
-# without make: see README.md.
+# carries on. The other targets run a tool or two each, and the same commands work without
+# make: see README.md.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(abspath $(VENV))/bin
