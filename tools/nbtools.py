@@ -112,7 +112,7 @@ def free_names(func):
 
 
 def structure_problems(nb):
-    """Every way the notebook breaks the grader's rules; [] when it keeps them all."""
+    """Every way the notebook breaks the grader's rules or lacks its 'parameters' cell; or []."""
     cells = code_cells(nb)
     if not cells:
         return ["the notebook has no code cells"]

@@ -58,7 +58,7 @@ def run_and_save(notebook):
     nb = nbtools.load(notebook)
     problems = [] if notebook.name == nbtools.COMPANION.name else nbtools.structure_problems(nb)
     if problems:
-        print(f"not running {notebook}: it breaks the grader's rules:\n  - "
+        print(f"not running {notebook}: it breaks the rules the grader and the tools rely on:\n  - "
               + "\n  - ".join(problems), file=sys.stderr)
         return 1
     start = time.perf_counter()
