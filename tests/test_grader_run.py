@@ -101,8 +101,7 @@ def test_the_companion_runs_the_hand_in_then_adds_its_extras(tmp_path, offline):
     settings): it prints the hand-in's answers, draws only its own two figures, and compares
     the autoencoder with PCA."""
     handin = nbtools.load()
-    nbtools.tagged(handin, "parameters").source += "".join(
-        f"\n{k} = {v!r}" for k, v in {**SMALL, "data_root": str(ROOT / "files")}.items())
+    nbtools.set_parameters(handin, {**SMALL, "data_root": str(ROOT / "files")})
     nbformat.write(handin, str(tmp_path / nbtools.NOTEBOOK.name))
     companion = nbtools.load(nbtools.COMPANION)
     run_notebook.execute(companion, tmp_path)

@@ -112,16 +112,15 @@ def main(argv=None):
     args = parser.parse_args(argv)
     rows = {}
     for seed in args.seeds:
-        print(f"seed {seed}: quiet, busy, then as on two other CPUs...", file=sys.stderr,
-              flush=True)
+        print(f"seed {seed}: quiet, busy, then as on two other CPUs", file=sys.stderr, flush=True)
         rows[seed] = run_all(seed)
-    cpu = nbtools.machine()["cpu"]["name"]
+    machine = nbtools.machine()
     settings = ", ".join(f"{k}={v}" for k, v in nbtools.parameters().items()
                          if k not in ("seed", "data_root", "device"))
     block = "\n".join([
-        f"Measured {datetime.date.today().isoformat()} on {cpu}, {nbtools.usable_cpus()} "
-        f"cores, torch {nbtools.machine()['torch']}, Python {platform.python_version()}; "
-        f"{settings}.", "", table(rows), "", *summary(rows)])
+        f"Measured {datetime.date.today().isoformat()} on {machine['cpu']['name']}, "
+        f"{nbtools.usable_cpus()} cores, torch {machine['torch']}, "
+        f"Python {platform.python_version()}; {settings}.", "", table(rows), "", *summary(rows)])
     print(block)
     write(args.out, block)
     return 0

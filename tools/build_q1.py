@@ -24,8 +24,7 @@ def stamp(student=None):
     """SHA-256 of the source, the numerical check and the student line."""
     name, watiam = student or nbtools.student()
     h = hashlib.sha256()
-    for part in (SOURCE.read_bytes(), CHECK.read_bytes(),
-                 f"{name}\0{watiam}".encode()):
+    for part in (SOURCE.read_bytes(), CHECK.read_bytes(), f"{name}\0{watiam}".encode()):
         h.update(part + b"\0")
     return h.hexdigest()
 

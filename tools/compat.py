@@ -39,8 +39,7 @@ def build_venv(venv, stack, python):
           flush=True)
     if not venv_python(venv).exists():
         subprocess.run([python, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(venv_python(venv)), "-m", "pip", "install", *wanted], cwd=ROOT,
-                   check=True)
+    subprocess.run([str(venv_python(venv)), "-m", "pip", "install", *wanted], cwd=ROOT, check=True)
     (venv / ".stack").write_text(stamp)
 
 

@@ -1,7 +1,6 @@
 """Export executed notebooks to PDF, by Jupyter's "Download as PDF" (LaTeX) or by a browser.
 
-    python tools/export_pdf.py [NOTEBOOK ...] [--out PDF] [--route latex|browser]
-                               [--browser PATH]
+    python tools/export_pdf.py [NOTEBOOK ...] [--out PDF] [--route latex|browser] [--browser PATH]
 
 Without arguments it exports the hand-in and its companion. The latex route is Jupyter's
 Download as PDF (xelatex and pandoc; the default where both are installed); the browser route

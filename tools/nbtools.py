@@ -77,6 +77,11 @@ def parameters(nb=None):
     return values
 
 
+def set_parameters(nb, values):
+    """Override settings as papermill does: assignments appended to the 'parameters' cell."""
+    tagged(nb, "parameters").source += "".join(f"\n{k} = {v!r}" for k, v in values.items())
+
+
 def parse(cell):
     """The cell's syntax tree, or None when it is not plain Python (a magic, a shell escape)."""
     try:

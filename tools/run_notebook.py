@@ -26,9 +26,7 @@ import nbtools
 def execute(nb, cwd, parameters=None, timing=False):
     """Run nb in place in a fresh kernel started in cwd, with parameters overridden; with
     timing, each cell's metadata records when it started and ended."""
-    if parameters:  # appended to the settings cell, as papermill would
-        nbtools.tagged(nb, "parameters").source += "".join(
-            f"\n{k} = {v!r}" for k, v in parameters.items())
+    nbtools.set_parameters(nb, parameters or {})
     with tempfile.TemporaryDirectory() as sockets:
         config = Config()
         if os.name == "posix":  # local sockets, not TCP: private, and the kernel does not warn
