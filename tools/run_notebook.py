@@ -26,7 +26,8 @@ import nbtools
 def execute(nb, cwd, parameters=None, timing=False):
     """Run nb in place in a fresh kernel started in cwd, with parameters overridden; with
     timing, each cell's metadata records when it started and ended."""
-    nbtools.set_parameters(nb, parameters or {})
+    if parameters:  # a notebook without a 'parameters' cell runs as it is
+        nbtools.set_parameters(nb, parameters)
     with tempfile.TemporaryDirectory() as sockets:
         config = Config()
         if os.name == "posix":  # local sockets, not TCP: private, and the kernel does not warn
