@@ -29,14 +29,14 @@ run: venv  ## run the hand-in, then the companion, each in a fresh kernel, and s
 lab: venv  ## open the notebook in JupyterLab, running from .venv
 	$(BIN)/jupyter lab $(LAB_ARGS) $(NB)
 
-test: venv  ## every test: rules, autotester, grader's runs, saved run, hand-in, Q1, data
+test: venv  ## every test in tests/, a file for each person they stand in for
 	$(BIN)/python -m pytest
 
 lint: venv  ## ruff, and the hand-in's size (code lines, words of prose, longest function)
 	$(BIN)/ruff check .
 	$(BIN)/python tools/nbtools.py
 
-pdf: venv  ## export both notebooks to PDF as Jupyter's Download as PDF does
+pdf: venv  ## export both notebooks to PDF: LaTeX where installed, else a Chromium-family browser
 	$(BIN)/python tools/export_pdf.py
 
 q1: venv  ## rebuild q1_solution.pdf from tools/q1_solution.typ (Typst, from pip)

@@ -20,7 +20,7 @@ import numpy as np
 
 from nbtools import write_atomic
 
-ROOT = Path(__file__).resolve().parent.parent / "files"
+FILES = Path(__file__).resolve().parent.parent / "files"
 NAMES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
          "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
 MANIFEST = "SHA256SUMS"
@@ -86,7 +86,7 @@ def write(root, files, force=False):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--root", type=Path, default=ROOT, help="output folder (default: files/)")
+    parser.add_argument("--root", type=Path, default=FILES, help="output folder (default: files/)")
     parser.add_argument("--force", action="store_true", help="replace files that differ")
     args = parser.parse_args(argv)
     written = write(args.root, build(), force=args.force)

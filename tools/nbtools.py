@@ -190,7 +190,7 @@ PRINTED = {  # the printed lines that carry a run's results: the hand-in's, then
     "averaged": rf"^averaged weights: MSE {NUMBER}$",
     "A and B": rf"^A \[.*\] and B \[.*\]: two (\d+)s, {NUMBER} apart$",
     "C": r"^C \[.*\]: (\d+) of its 10 nearest codes are (\d+)s, (\d+) are (\d+)s$",
-    "looks": r"^decoded, nearest training digits: A a (\d+), B a (\d+), C a (\d+)$",
+    "decoded": r"^decoded, nearest training digits: A a (\d+), B a (\d+), C a (\d+)$",
     "training MSE": rf"^training MSE +{NUMBER} +{NUMBER}$",
     "held-out MSE": rf"^held-out MSE +{NUMBER} +{NUMBER}$",
     "5-NN": rf"^held-out 5-NN accuracy +{NUMBER} +{NUMBER}$",
@@ -221,7 +221,7 @@ def results(nb):
            "class": int(cls), "AB distance": float(distance)}
     split = [int(v) for v in lines["C"][0]]
     row.update({"overlap": (split[1], split[3]), "C split": (split[0], split[2]),
-                "looks": [int(v) for v in lines["looks"][0]]})
+                "decoded": [int(v) for v in lines["decoded"][0]]})
     if lines["5-NN"]:
         (ae_train, _), (ae_test, pca_test), (ae_knn, pca_knn) = (
             map(float, lines[key][0]) for key in ("training MSE", "held-out MSE", "5-NN"))
