@@ -64,10 +64,10 @@ def tree_digest(folder):
 
 
 def run(parameters=None, env=None):
-    """The hand-in and the companion's extras run offline (run_notebook.run_handin)."""
+    """The hand-in and the companion's extras run offline (run_notebook.run_with_extras)."""
     with patch.dict(os.environ):
         os.environ.pop("MPLBACKEND", None)  # the kernel keeps its inline backend
-        return run_notebook.run_handin(parameters, {**OFFLINE, **(env or {})})
+        return run_notebook.run_with_extras(parameters, {**OFFLINE, **(env or {})})
 
 
 @pytest.fixture(scope="session")

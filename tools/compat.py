@@ -51,8 +51,8 @@ def main(argv=None):
     parser.add_argument("--run", type=Path, help=argparse.SUPPRESS)  # used inside the venv
     args = parser.parse_args(argv)
     if args.run:  # inside the stack's venv: the hand-in and the extras in its kernel, saved
-        from run_notebook import run_handin
-        return nbformat.write(run_handin(probe=False), str(args.run))
+        from run_notebook import run_with_extras
+        return nbformat.write(run_with_extras(probe=False), str(args.run))
     venv = ROOT / (".venv" if args.stack == "pinned" else f".venv-{args.stack}")
     build_venv(venv, args.stack, args.python)
     out = ROOT / "build" / f"compat-{args.stack}.ipynb"

@@ -41,7 +41,7 @@ def execute(nb, cwd, parameters=None, timing=False):
     return nb
 
 
-def run_handin(parameters=None, env=None, probe=True, timing=False):
+def run_with_extras(parameters=None, env=None, probe=True, timing=False):
     """The hand-in, then the companion's extras, in one fresh kernel, with parameters overridden
     and env set for the kernel; with probe, nbtools.PROBE at the end."""
     nb = nbtools.with_extras(nbtools.load())
