@@ -2,7 +2,6 @@
 rebuilt byte for byte."""
 import hashlib
 import shutil
-import struct
 
 import numpy as np
 import pytest
@@ -32,14 +31,6 @@ def test_torchvision_reads_them_offline_with_the_stated_counts(train, n):
     assert ds.data.shape == (n, 28, 28) and ds.data.dtype == torch.uint8
     assert torch.bincount(ds.targets).tolist() == [n // 10] * 10
     assert 20 < ds.data.float().mean() < 100  # real strokes on black, not blank images
-
-
-def test_idx_headers():
-    raw = FILES / "MNIST" / "raw"
-    header = (raw / "train-images-idx3-ubyte").read_bytes()[:16]
-    magic, n, rows, cols = struct.unpack(">IIII", header)
-    assert (magic, n, rows, cols) == (2051, 4000, 28, 28)
-    assert struct.unpack(">II", (raw / "t10k-labels-idx1-ubyte").read_bytes()[:8]) == (2049, 1000)
 
 
 def test_splits_are_disjoint_and_shuffled():
