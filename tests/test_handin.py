@@ -190,7 +190,7 @@ def test_edge_and_chrome_are_found_where_windows_installs_them(no_path, monkeypa
     assert export_pdf.find_browser() == brave  # and one on PATH before any
 
 
-def test_chrome_edge_and_brave_are_found_where_macos_installs_them(no_path, monkeypatch):
+def test_edge_and_brave_are_found_where_macos_installs_them(no_path, monkeypatch):
     monkeypatch.setattr(export_pdf, "PLATFORM", "darwin")
     monkeypatch.setenv("HOME", str(no_path / "home"))
     monkeypatch.setattr(export_pdf, "MAC_FOLDERS", [str(no_path / "Applications"),

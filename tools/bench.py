@@ -2,9 +2,9 @@
 
     python tools/bench.py [--seeds 0 1 2 3 4 5] [--out BENCHMARK.md]
 
-Each seed runs the hand-in and the companion's extras in one fresh kernel: quiet, with every
-CPU busy, and under nbtools.OTHER_CPUS. The table goes between the markers in BENCHMARK.md,
-whose first section says what each column measures.
+Each seed runs the hand-in and the companion's extras four times, each in a fresh kernel:
+quiet, with every CPU busy, and under each of nbtools.OTHER_CPUS. The table goes between the
+markers in BENCHMARK.md, whose first section says what each column measures.
 """
 import argparse
 import datetime
