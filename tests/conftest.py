@@ -80,7 +80,11 @@ def small_run():
 
 
 def repository_copy(dest):
-    """The committed files of the repository, copied to dest (as a fresh clone holds them)."""
+    """The repository's tracked files as they are now, copied to dest, as a fresh clone holds
+    them; without git (a downloaded zip), every file but the virtual environments and builds."""
+    if not (ROOT / ".git").exists():
+        return shutil.copytree(ROOT, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns(
+            ".venv*", "submission", "build", "__pycache__", ".*_cache"))
     names = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True,
                            check=True).stdout.decode().split("\0")
     for name in filter(None, names):
