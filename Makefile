@@ -1,7 +1,7 @@
 # The verbs of this project. Everything runs in .venv, which the first target that needs it
 # creates with venv and pip; a failed install leaves no .installed stamp, so the next command
 # carries on. The other targets run a tool or two each, and the same commands work without
-# make: see README.md.
+# make: see CONTRIBUTING.md, "Commands".
 PYTHON ?= python3
 VENV := .venv
 BIN := $(abspath $(VENV))/bin

@@ -84,17 +84,21 @@ def test_the_notebook_alone_offline_stops_at_the_data(tmp_path, offline):
     assert "`files/`" in prose[-1]
 
 
-def test_a_failed_run_leaves_the_saved_notebook_as_it_was(tmp_path, capsys):
-    cells = [nbformat.v4.new_code_cell("import math"), nbformat.v4.new_code_cell("n = 1"),
-             nbformat.v4.new_code_cell("print(math.sqrt(-n))")]
+@pytest.mark.parametrize("n", [1, -1])
+def test_a_run_is_saved_only_when_every_cell_succeeded(tmp_path, capsys, n):
+    cells = [nbformat.v4.new_code_cell("import math"), nbformat.v4.new_code_cell(f"n = {n}"),
+             nbformat.v4.new_code_cell("print(math.sqrt(n))")]
     cells[1].metadata["tags"] = ["parameters"]
     path = tmp_path / "a05_test.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=cells), str(path))
     before = path.read_bytes()
-    assert run_notebook.main([str(path)]) == 1
-    assert path.read_bytes() == before
-    assert f"the run failed; {path} was left as it was" in capsys.readouterr().err
+    assert run_notebook.main([str(path)]) == (0 if n > 0 else 1)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a05_test.ipynb"]
+    if n > 0:  # saved with its output
+        assert nbtools.stream_text(nbtools.load(path)) == "1.0\n"
+    else:  # left as it was
+        assert path.read_bytes() == before
+        assert f"the run failed; {path} was left as it was" in capsys.readouterr().err
 
 
 def test_the_companion_runs_the_hand_in_then_adds_its_extras(tmp_path, offline):

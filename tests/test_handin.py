@@ -219,7 +219,7 @@ def test_latex_where_installed_else_a_browser(no_path, monkeypatch):
 @pytest.mark.parametrize("platform, fix", [
     ("win32", "Microsoft Edge comes with Windows 10 and 11"),
     ("darwin", "Install Google Chrome, Microsoft Edge or Brave"),
-    ("linux", "sudo apt-get install chromium"),
+    ("linux", "sudo apt-get install chromium; Ubuntu: sudo snap install chromium"),
 ])
 def test_with_neither_route_one_message_names_the_fix_for_this_os(no_path, monkeypatch,
                                                                    platform, fix):

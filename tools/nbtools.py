@@ -253,7 +253,7 @@ def write_atomic(path, data):
     os.replace(tmp, path)
 
 
-# PyTorch's and MKL's instruction sets held down, as on an AVX2-only CPU and on the oldest x86
+# PyTorch's and MKL's instruction sets held down, as on an AVX2-only CPU and on an old x86
 OTHER_CPUS = {"AVX2": {"ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"},
               "oldest": {"ATEN_CPU_CAPABILITY": "default", "MKL_ENABLE_INSTRUCTIONS": "SSE4_2"}}
 # How far the measures of two runs may differ when their arithmetic differs in its last bits
