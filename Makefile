@@ -16,7 +16,7 @@ help:  ## list these commands
 	@awk -F':.*## ' '/^[a-z0-9]+:.*## /{printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(VENV)/.installed: requirements.txt requirements-tools.txt requirements-dev.txt constraints.txt
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed; try make PYTHON=python3.11")'
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed: name one, as in make run PYTHON=python3.12")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -c constraints.txt -r requirements-dev.txt
 	touch $@
@@ -29,7 +29,7 @@ run: venv  ## run the hand-in, then the companion, each in a fresh kernel, and s
 lab: venv  ## open the notebook in JupyterLab, running from .venv
 	$(BIN)/jupyter lab $(LAB_ARGS) $(NB)
 
-test: venv  ## every test in tests/, a file for each person they stand in for
+test: venv  ## every test in tests/, grouped by the person they stand in for
 	$(BIN)/python -m pytest
 
 lint: venv  ## ruff, and the hand-in's size (code lines, words of prose, longest function)

@@ -57,10 +57,10 @@ def test_a_busy_cpu_changes_nothing_printed(small_run):
 
 
 @pytest.mark.slow
-def test_another_cpu_trains_another_solution_with_the_same_measures():
-    """Under two other instruction sets the arithmetic differs in its last bits and training
-    makes two different solutions: their measures agree within nbtools.CPU_TOLERANCE, and each
-    run's part E is right for its own plane. 14-pixel images keep it quick; the 1,024 digits
+def test_other_cpus_keep_the_measures_and_part_e_right():
+    """Under two other instruction sets the arithmetic differs in its last bits, and training
+    can make two different solutions: their measures agree within nbtools.CPU_TOLERANCE, and
+    each run's part E is right for its own plane. 14-pixel images keep it quick; the 1,024 digits
     and all the epochs keep it a real run."""
     if not re.search(r"x86|amd64|i\d86", platform.machine(), re.I):
         pytest.skip("the instruction sets forced here are x86's")

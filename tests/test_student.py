@@ -1,5 +1,6 @@
 """A student's first ten minutes: the Makefile's `venv`, `help` and `lab`, the
-requirements files, and docs that name only files that exist."""
+requirements files, and the files under tools/ and tests/ and the requirements files that the
+docs name."""
 import os
 import re
 import signal
@@ -125,5 +126,6 @@ def test_requirements_keep_an_installed_pytorch_and_the_pins_live_apart():
     assert tools[0] == "-r requirements.txt"
     assert not {"jupyterlab", "pytest", "ruff", "mlxtend", "tqdm"} & {
         re.split(r"[<>=]", line)[0] for line in tools}
-    for line in requirement_lines("requirements-dev.txt")[1:]:
-        assert re.split(r"[<>=]", line)[0] in pins, line  # the make route pins all it installs
+    for name in ("requirements.txt", "requirements-tools.txt", "requirements-dev.txt"):
+        for line in requirement_lines(name):  # the make route pins all it installs
+            assert line.startswith("-r ") or re.split(r"[<>=]", line)[0] in pins, line

@@ -8,6 +8,7 @@ the tests can tell whether the PDF is current. The PDF carries no date and uses 
 inside the typst package, so the same inputs give the same bytes. The PDF is replaced only when
 the build succeeds.
 """
+import argparse
 import hashlib
 import subprocess
 import sys
@@ -50,4 +51,5 @@ def build(out=PDF):
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     build()

@@ -91,8 +91,7 @@ def parse(cell):
 
 
 def is_definition_cell(tree):
-    """True when the cell defines functions or classes and holds nothing else (docstrings
-    aside)."""
+    """True when the cell defines functions or classes and nothing else (docstrings aside)."""
     return any(isinstance(n, DEFS) for n in tree.body) and all(
         isinstance(n, DEFS) or (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))
         for n in tree.body)
@@ -304,8 +303,7 @@ def busy_cpus():
 
 
 def with_extras(handin, companion=None):
-    """One notebook: the hand-in's cells, then the companion's cells after its first code cell
-    (the one that runs the hand-in). Run in one kernel, it does what the companion does."""
+    """The hand-in's cells, then the companion's after its first code cell (which runs it)."""
     companion = companion or load(COMPANION)
     first = companion.cells.index(code_cells(companion)[0])
     joined = nbformat.v4.new_notebook(metadata=handin.metadata)
@@ -315,8 +313,7 @@ def with_extras(handin, companion=None):
 
 
 def size(nb):
-    """The hand-in's size as a marker meets it: code lines (all, and part E's), words of prose,
-    and the longest function."""
+    """The hand-in's size: code lines (all, part E's), words of prose, the longest function."""
     part_e = next(i for i, c in enumerate(nb.cells) if c.source.startswith("# E."))
     lines = [len(c.source.splitlines()) for c in nb.cells if c.cell_type == "code"]
     functions = {n.name: n.end_lineno - n.lineno + 1 for c in code_cells(nb)

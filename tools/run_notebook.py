@@ -26,7 +26,7 @@ import nbtools
 def execute(nb, cwd, parameters=None, timing=False):
     """Run nb in place in a fresh kernel started in cwd, with parameters overridden; with
     timing, each cell's metadata records when it started and ended."""
-    if parameters:  # a notebook without a 'parameters' cell runs as it is
+    if parameters:  # needs a 'parameters' cell; without parameters nb runs as it is
         nbtools.set_parameters(nb, parameters)
     with tempfile.TemporaryDirectory() as sockets:
         config = Config()
