@@ -60,7 +60,7 @@ def test_two_or_more_hidden_layers_each_side_with_fixed_widths(MyAE):
         assert len(activations) >= 2
 
 
-def test_outputs_are_pixels_in_0_1_and_every_weight_learns(MyAE):
+def test_outputs_are_pixels_in_0_1_and_every_weight_gets_a_gradient(MyAE):
     torch.manual_seed(1)
     net = MyAE(196, 2)
     y = net.decode(torch.randn(50, 2) * 1e3)

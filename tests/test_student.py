@@ -1,6 +1,5 @@
 """A student's first ten minutes: the Makefile's `venv`, `help` and `lab`, the
-requirements files, and the files under tools/ and tests/ and the requirements files that the
-docs name."""
+requirements files, and docs that name only files that exist."""
 import os
 import re
 import signal
@@ -34,7 +33,7 @@ def test_make_help_lists_every_command_of_the_readme_and_the_makefile():
 
 def test_a_failed_install_is_not_taken_for_finished(tmp_path):
     """pip can reach no package here, so `make venv` stops with pip's error and leaves no
-    .installed stamp: the next make command installs again instead of trusting the venv."""
+    .installed stamp: the next make command would install again instead of trusting the venv."""
     empty = tmp_path / "no-packages"
     empty.mkdir()
     env = {**os.environ, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(empty),
@@ -44,6 +43,7 @@ def test_a_failed_install_is_not_taken_for_finished(tmp_path):
     assert result.returncode != 0
     assert "ERROR: " in result.stderr and "*** " in result.stderr, result.stderr  # pip, then make
     assert (venv / "bin" / "python").exists() and not (venv / ".installed").exists()
+    assert "pip install" in make("-n", "run", f"VENV={venv}", env=env).stdout
 
 
 def free_port():
@@ -98,13 +98,17 @@ def test_running_a_notebook_prints_no_kernel_warning(tmp_path):
         result.stderr
 
 
-def test_every_file_and_tool_the_docs_name_exists():
+def test_every_file_the_docs_name_exists():
+    """Each .py, .txt, .typ, .ipynb and .md file named, at the root or in tools/, tests/ or
+    files/; a05_abc.ipynb is the README's example of a hand-in's name."""
     docs = "".join((ROOT / name).read_text() for name in ("README.md", "CONTRIBUTING.md",
                                                           "BENCHMARK.md", "files/README.md"))
-    named = set(re.findall(r"\b((?:tools|tests)/[\w./-]+\.(?:py|txt|typ)|[\w-]+\.txt)\b", docs))
-    assert {"tools/run_notebook.py", "requirements-tools.txt"} <= named
+    named = set(re.findall(r"(?<![\w/.<-])((?:[\w.-]+/)*[\w-]+\.(?:py|txt|typ|ipynb|md))\b",
+                           docs)) - {"a05_abc.ipynb"}
+    assert {"tools/run_notebook.py", "requirements-tools.txt", "test_q1.py"} <= named
     for name in named:
-        assert (ROOT / name).is_file(), name
+        assert any((ROOT / folder / name).is_file() for folder in (".", "tools", "tests",
+                                                                   "files")), name
 
 
 def requirement_lines(name):

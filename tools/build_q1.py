@@ -3,10 +3,10 @@
 The student's name and WatIAM ID come from the notebook's **Student:** line, and the numerical
 check's printout from running tools/q1_check.py (the PDF shows that script and what it printed);
 they go into the document as sys.inputs, which Typst sets as plain text. A stamp, the SHA-256 of
-everything the PDF is built from, goes into the PDF's keywords, so tools/make_submission.py and
-the tests can tell whether the PDF is current. The PDF carries no date and uses only the fonts
-inside the typst package, so the same inputs give the same bytes. The PDF is replaced only when
-the build succeeds.
+the source, the check script and the student line, goes into the PDF's keywords, so
+tools/make_submission.py and the tests can tell whether the PDF is current. The PDF carries no
+date and uses only the fonts inside the typst package, so the same inputs give the same bytes.
+The PDF is replaced only when the build succeeds.
 """
 import argparse
 import hashlib

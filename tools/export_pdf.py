@@ -161,8 +161,8 @@ def export(notebook, out, route=None, browser=None):
         raise SystemExit(f"{notebook} is not ready to export: {'; '.join(problems)}. Run it "
                          "first: python tools/run_notebook.py")
     route, browser = choose_route(route, browser)
-    # a browser on Windows can hold its profile folder a moment after it exits
-    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
+    # beside out, as Ubuntu's snap browsers cannot see /tmp; Windows ones may hold their profile
+    with tempfile.TemporaryDirectory(dir=out.parent, ignore_cleanup_errors=True) as tmp:
         built = Path(tmp) / (out.stem + ".pdf")
         if route == "latex":
             ok, log = latex_pdf(notebook, built)

@@ -78,7 +78,7 @@ def parameters(nb=None):
 
 
 def set_parameters(nb, values):
-    """Override settings as papermill does: assignments appended to the 'parameters' cell."""
+    """Override settings with assignments appended to the 'parameters' cell."""
     tagged(nb, "parameters").source += "".join(f"\n{k} = {v!r}" for k, v in values.items())
 
 
