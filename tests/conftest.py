@@ -81,7 +81,7 @@ def small_run():
 
 def repository_copy(dest):
     """The repository's tracked files as they are now, copied to dest, as a fresh clone holds
-    them; without git (a downloaded zip), every file but the virtual environments and builds."""
+    them; without git (a downloaded zip), every file but .venv*, submission/, build/ and caches."""
     if not (ROOT / ".git").exists():
         return shutil.copytree(ROOT, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns(
             ".venv*", "submission", "build", "__pycache__", ".*_cache"))

@@ -188,8 +188,9 @@ def test_plot_latent_draws_each_code_as_its_digit_in_ten_distinct_colours(defs, 
     plt.close("all")
 
 
-def test_plot_reconstructions_shows_a_typical_digit_of_each_class(defs, MyAE):
-    """Per class, the digit of median reconstruction error and its reconstruction."""
+def test_plot_reconstructions_titles_each_class_and_shows_the_median_digit(defs, MyAE):
+    """Every class titled; class 1's digit of median error among three, and its
+    reconstruction; class 0's only digit."""
     torch.manual_seed(0)
     net = MyAE(49, 2)
     labels = torch.tensor([3, 1, 1, 0, 2, 3, 2, 1, 9, 8, 7, 6, 5, 4])

@@ -35,7 +35,7 @@ def execute(nb, cwd, parameters=None, timing=False):
             config.KernelManager.ip = os.path.join(sockets, "kernel")
         NotebookClient(nb, timeout=900, record_timing=timing, config=config,
                        resources={"metadata": {"path": str(cwd)}}).execute()
-    CoalesceStreamsPreprocessor().preprocess(nb, {})  # one output per cell, as Jupyter shows it
+    CoalesceStreamsPreprocessor().preprocess(nb, {})  # printed text merged, as Jupyter shows it
     nb.metadata[nbtools.METADATA_KEY] = {"code_sha256": nbtools.source_digest(nb),
                                          "machine": nbtools.machine()}
     return nb
