@@ -1,4 +1,4 @@
-"""Shared fixtures: the notebooks, their extracted definitions, runs of them, and the PDFs."""
+"""Shared fixtures and helpers: the hand-in, its extracted definitions, runs of it, PDF readers."""
 import hashlib
 import os
 import shutil

@@ -26,8 +26,9 @@ def keywords(path):
 
 @pytest.fixture(scope="module")
 def check():
-    """tools/q1_check.py run as build_q1 runs it: what it defines, and what it prints. It sets
-    torch's default dtype and seed; both are put back for the tests that follow."""
+    """tools/q1_check.py run in this process (build_q1 runs it in its own): what it defines,
+    and what it prints. It sets torch's default dtype and seed; both are put back for the
+    tests that follow."""
     printed, dtype = io.StringIO(), torch.get_default_dtype()
     with torch.random.fork_rng(), contextlib.redirect_stdout(printed):
         found = runpy.run_path(str(build_q1.CHECK))

@@ -62,7 +62,7 @@ def test_the_imports_are_the_courses_packages(nb):
                                                       "numpy", "tqdm"}
 
 
-def test_parts_a_to_e_are_the_sections_and_the_title_comes_once(nb):
+def test_parts_a_to_e_are_the_sections_and_the_title_is_set(nb):
     headings = [line[:5] for c in nb.cells if c.cell_type == "markdown"
                 for line in c.source.splitlines() if line.startswith("#")]
     assert headings == ["# A. ", "# B. ", "# C. ", "# D. ", "# E. "]

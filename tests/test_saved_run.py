@@ -40,7 +40,7 @@ def test_the_companion_ran_the_hand_in_and_printed_its_answers(nb, companion):
 
 @pytest.mark.slow
 def test_a_fresh_run_prints_the_committed_results(companion, found):
-    """Hand-edited outputs would fail here. On the machine and software the committed run
+    """Hand-edited outputs would fail here. On the machine and PyTorch the committed run
     recorded, a fresh full-size run prints exactly what it printed; elsewhere the arithmetic
     differs in its last bits, training makes that another solution, and the measures must agree
     within the tolerances measured for another CPU, with part E right for its own plane."""

@@ -5,7 +5,7 @@
 Builds (once) .venv-STACK with the stack's versions (tools/stacks/old.txt: torch 2.2; mid.txt:
 torch 2.5; pinned: constraints.txt, in .venv), runs the hand-in and the companion's extras there,
 saves the run to build/compat-STACK.ipynb and compares its printout with the committed run's:
-the same, or measures within nbtools.CPU_TOLERANCE. Each stack is a 3 GB download.
+the same, or measures within nbtools.CPU_TOLERANCE. The old and mid stacks are 3 GB each.
 """
 import argparse
 import os
