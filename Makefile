@@ -1,6 +1,6 @@
 # The verbs of this project. Everything runs in .venv, which the first target that needs it
 # creates with venv and pip; a failed install leaves no .installed stamp, so the next command
-# carries on. The other targets run a tool or two each, and the same commands work without
+# installs again. The other targets run a tool or two each, and the same commands work without
 # make: see CONTRIBUTING.md, "Commands".
 PYTHON ?= python3
 VENV := .venv

@@ -131,5 +131,5 @@ def test_requirements_keep_an_installed_pytorch_and_the_pins_live_apart():
     assert not {"jupyterlab", "pytest", "ruff", "mlxtend", "tqdm"} & {
         re.split(r"[<>=]", line)[0] for line in notebook + tools}
     for name in ("requirements.txt", "requirements-tools.txt", "requirements-dev.txt"):
-        for line in requirement_lines(name):  # the make route pins all it installs
+        for line in requirement_lines(name):  # constraints.txt pins each one named
             assert line.startswith("-r ") or re.split(r"[<>=]", line)[0] in pins, line

@@ -87,15 +87,15 @@ def find_browser():
 
 
 def no_route_message():
-    """What to install, for this OS, when neither route can run."""
+    """What to install, for this OS, when no route asked for can run."""
     fix = {"win32": "Microsoft Edge comes with Windows 10 and 11 (reinstall it if it was "
                     "removed), or install Google Chrome",
            "darwin": "install Google Chrome, Microsoft Edge or Brave (or MacTeX and pandoc)",
            }.get(PLATFORM, "install Chromium (Debian: sudo apt-get install chromium; "
                            "Ubuntu: sudo snap install chromium), or LaTeX and pandoc: "
                            f"{LATEX_PACKAGES}")
-    return (f"no way to make a PDF here: neither LaTeX and pandoc nor a Chrome, Chromium, "
-            f"Brave or Edge browser was found. {fix[0].upper() + fix[1:]}, then run the same "
+    return (f"no way to make a PDF here: no Chrome, Chromium, Brave or Edge browser was found, "
+            f"and LaTeX is missing or not chosen. {fix[0].upper() + fix[1:]}, then run the same "
             "command again; a browser in an unusual place can be named with --browser PATH")
 
 

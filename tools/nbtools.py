@@ -1,6 +1,6 @@
-"""What the tools and tests know about the notebooks: the grader's rules, the cells tagged
-'parameters' and 'training', the student line, whether a saved run is one clean run of the
-current code, and a run's results (`results` reads the lines of PRINTED).
+"""What the tools and tests know about the notebooks: the grader's rules, cells by their tag
+(`tagged`), the student line, whether a saved run is one clean run of the current code, and a
+run's results (`results` reads the lines of PRINTED).
 
     python tools/nbtools.py    # the hand-in's size: code lines, part E, words, longest function
 """
