@@ -14,6 +14,7 @@ import pytest
 import export_pdf
 import make_submission
 import nbtools
+import run_notebook
 from conftest import NAME, WATIAM, figure_ppi, need_tools, pdf_pages, repository_copy, set_student
 
 STEM = f"a05_{WATIAM}"
@@ -117,6 +118,16 @@ def test_a_placeholder_is_refused_with_what_to_do(copy, tmp_path, name, watiam):
                                          r".*tools/build_q1.py"):
         make_submission.main(["--out", str(out)])
     assert not out.exists()
+
+
+def test_a_quick_trial_run_is_refused(copy, tmp_path):
+    """A run with the README's quick-trial settings is a clean run of the current code, but not
+    the assignment's 1,024 full-size digits."""
+    nb = run_notebook.execute(nbtools.load(copy), nbtools.ROOT, {"img_size": 14, "epochs": 5})
+    nbformat.write(nb, str(copy))
+    with pytest.raises(SystemExit, match="other than 1,024 digits of 28x28 pixels; set img_size"):
+        make_submission.main(["--out", str(tmp_path / "submission")])
+    assert not (tmp_path / "submission").exists()
 
 
 def test_a_notebook_that_was_not_run_is_refused_and_the_old_folder_kept(copy, tmp_path):

@@ -21,7 +21,6 @@ ROOT = nbtools.ROOT
 STACKS = {"old": ["-r", "tools/stacks/old.txt"], "mid": ["-r", "tools/stacks/mid.txt"],
           "pinned": ["-c", "constraints.txt"]}
 
-
 WINDOWS = os.name == "nt"  # where a venv keeps its Python in Scripts\, not bin/
 
 

@@ -48,6 +48,9 @@ def build(out, route=None, browser=None):
     if problems:
         raise SystemExit("the notebook is not ready to hand in (fix it, then run it: "
                          "python tools/run_notebook.py):\n  - " + "\n  - ".join(problems))
+    if nbtools.results(nb)["x_train"] != (1024, 784):  # not a quick trial's run
+        raise SystemExit("the run trained on other than 1,024 digits of 28x28 pixels; set img_size"
+                         " = 28 and n_digits = 1024, then run it: python tools/run_notebook.py")
     name, watiam = nbtools.student(nb)
     if nbtools.placeholder(nb):
         raise SystemExit(nbtools.placeholder_note())
@@ -56,8 +59,7 @@ def build(out, route=None, browser=None):
         raise SystemExit("q1_solution.pdf is missing; build it: python tools/build_q1.py")
     if read_pdf(q1).metadata.get("/Keywords") != f"source-sha256:{build_q1.stamp()}":
         raise SystemExit("q1_solution.pdf was not built from the current tools/q1_solution.typ,"
-                         " tools/q1_check.py and student line; rebuild it: "
-                         "python tools/build_q1.py")
+                         " tools/q1_check.py and student line; run python tools/build_q1.py")
     q1_pages = check_pdf(q1, name, watiam)
     route, browser = export_pdf.choose_route(route, browser)  # before anything is made
     staging = out.with_name(out.name + ".partial")  # becomes `out` once all is checked
@@ -72,8 +74,7 @@ def build(out, route=None, browser=None):
     except BaseException:
         shutil.rmtree(staging)
         raise
-    if out.exists():
-        shutil.rmtree(out)
+    shutil.rmtree(out, ignore_errors=True)
     staging.rename(out)
     print(f"{out}/ is ready, for {name} ({watiam}); {stem}.pdf "
           f"{export_pdf.route_taken(route, browser)}:\n  {stem}.ipynb -> D2L\n  {stem}.pdf "
