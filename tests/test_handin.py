@@ -125,7 +125,7 @@ def test_a_quick_trial_run_is_refused(copy, tmp_path):
     the assignment's 1,024 full-size digits."""
     nb = run_notebook.execute(nbtools.load(copy), nbtools.ROOT, {"img_size": 14, "epochs": 5})
     nbformat.write(nb, str(copy))
-    with pytest.raises(SystemExit, match="other than 1,024 digits of 28x28 pixels; set img_size"):
+    with pytest.raises(SystemExit, match="quick trial: set img_size = 28 and n_digits = 1024"):
         make_submission.main(["--out", str(tmp_path / "submission")])
     assert not (tmp_path / "submission").exists()
 

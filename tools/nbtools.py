@@ -157,7 +157,7 @@ def source_digest(nb):
 
 
 def run_problems(nb):
-    """How a saved notebook fails to be one clean top-to-bottom run of its current code."""
+    """Why a saved notebook is not one clean run of its code, by counts, errors and digest."""
     cells = code_cells(nb)
     counts = [c.get("execution_count") for c in cells]
     problems = [] if counts == list(range(1, len(cells) + 1)) else [
