@@ -42,7 +42,7 @@ pdf: venv  ## export both notebooks to PDF: LaTeX where installed, else a Chromi
 q1: venv  ## rebuild q1_solution.pdf from tools/q1_solution.typ (Typst, from pip)
 	$(BIN)/python tools/build_q1.py
 
-submission: venv  ## check everything and collect the three hand-in files in submission/
+submission: venv  ## check the run, the name and the PDFs; collect the hand-in in submission/
 	$(BIN)/python tools/make_submission.py
 
 bench: venv  ## quality and speed over six seeds, quiet, busy, other CPUs (writes BENCHMARK.md)
