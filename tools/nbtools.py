@@ -194,6 +194,7 @@ PRINTED = {  # the printed lines that carry a run's results: the hand-in's, then
     "held-out MSE": rf"^held-out MSE +{NUMBER} +{NUMBER}$",
     "5-NN": rf"^held-out 5-NN accuracy +{NUMBER} +{NUMBER}$",
 }
+COMPANION_LINES = ("training MSE", "held-out MSE", "5-NN")  # printed where the extras ran
 # appended to a run: the classes of the 10 training codes nearest to A, B and C, found anew
 PROBE = """
 _d = torch.cdist(z.cpu(), z.cpu())
@@ -207,8 +208,7 @@ def results(nb):
     where it ran), and with PROBE appended, the classes of the codes nearest to A, B and C."""
     text = stream_text(nb)
     lines = {key: re.findall(pattern, text, flags=re.M) for key, pattern in PRINTED.items()}
-    missing = [key for key, found in lines.items() if not found and key not in (
-        "training MSE", "held-out MSE", "5-NN")]  # those three: the companion's
+    missing = [key for key, found in lines.items() if not found and key not in COMPANION_LINES]
     if missing:
         raise ValueError(f"the run printed no line like {PRINTED[missing[0]]!r} "
                          "(nbtools.PRINTED): has the notebook's printout changed?")
@@ -223,7 +223,7 @@ def results(nb):
                 "decoded": [int(v) for v in lines["decoded"][0]]})
     if lines["5-NN"]:
         (ae_train, _), (ae_test, pca_test), (ae_knn, pca_knn) = (
-            map(float, lines[key][0]) for key in ("training MSE", "held-out MSE", "5-NN"))
+            map(float, lines[key][0]) for key in COMPANION_LINES)
         row.update({"ae_train_mse": ae_train, "ae_test_mse": ae_test, "pca_test_mse": pca_test,
                     "ae_knn": ae_knn, "pca_knn": pca_knn, "ratio": ae_test / pca_test})
     probe = re.search(r"^PROBE (.*)$", text, flags=re.M)
