@@ -189,7 +189,7 @@ PRINTED = {  # the printed lines that carry a run's results: the hand-in's, then
     "averaged": rf"^averaged weights: MSE {NUMBER}$",
     "A and B": rf"^A \[.*\] and B \[.*\]: two (\d+)s, {NUMBER} apart$",
     "C": r"^C \[.*\]: (\d+) of its 10 nearest codes are (\d+)s, (\d+) are (\d+)s$",
-    "decoded": r"^decoded, nearest training digits: A a (\d+), B a (\d+), C a (\d+)$",
+    "decoded": r"^decoded A, B, C: nearest training digits (\d+), (\d+), (\d+)$",
     "training MSE": rf"^training MSE +{NUMBER} +{NUMBER}$",
     "held-out MSE": rf"^held-out MSE +{NUMBER} +{NUMBER}$",
     "5-NN": rf"^held-out 5-NN accuracy +{NUMBER} +{NUMBER}$",
